@@ -1,0 +1,27 @@
+"""A trio-native real-time event hub speaking Socket.IO v5 / Engine.IO v4."""
+
+from hub.core.hub import Hub as Hub
+from hub.core.hub import HubConfig as HubConfig
+from hub.core.namespace import Namespace as Namespace
+from hub.core.session import Session as Session
+from hub.core.stats import HubStats as HubStats
+from hub.errors import AckTimeout as AckTimeout
+from hub.errors import ConnectRefused as ConnectRefused
+from hub.errors import HubError as HubError
+from hub.errors import LimitExceeded as LimitExceeded
+from hub.errors import NotConnected as NotConnected
+from hub.errors import ProtocolError as ProtocolError
+
+__all__ = [
+    "AckTimeout",
+    "ConnectRefused",
+    "Hub",
+    "HubConfig",
+    "HubError",
+    "HubStats",
+    "LimitExceeded",
+    "Namespace",
+    "NotConnected",
+    "ProtocolError",
+    "Session",
+]

@@ -1,0 +1,1 @@
+"""The hub's model: namespaces, sessions, rooms and delivery. No sockets here."""

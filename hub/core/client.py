@@ -1,0 +1,120 @@
+"""One Engine.IO connection's Socket.IO side: namespaces, handlers and acks.
+
+Theory: the transport feeds every MESSAGE payload, in order, to ``receive``. Packets
+are dispatched inline, so the handlers of one client run one at a time in arrival order
+(as in the reference server); a handler's return value becomes the ack. ``close`` drops
+every namespace session once the transport is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hub.core.link import Link
+from hub.core.session import Session
+from hub.errors import ConnectRefused, ProtocolError
+from hub.protocol.outgoing import Outgoing
+from hub.protocol.socketio import SioDecoder, SioPacket, SioType
+
+if TYPE_CHECKING:
+    from hub.core.hub import Hub
+
+log = logging.getLogger("hub")
+
+
+def ack_args(result: Any) -> list[Any]:
+    """A handler's return value as ack arguments: None -> none, tuple -> several."""
+    if result is None:
+        return []
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]
+
+
+class Client:
+    def __init__(self, hub: Hub, link: Link, remote: str) -> None:
+        self.hub = hub
+        self.link = link
+        self.remote = remote
+        self.sessions: dict[str, Session] = {}
+        self._decoder = SioDecoder()
+
+    async def receive(self, payload: str | bytes) -> None:
+        """One Engine.IO MESSAGE payload; raises ``ProtocolError`` on malformed input."""
+        packet = self._decoder.feed(payload)
+        if packet is None:
+            return
+        if packet.type is SioType.CONNECT:
+            await self._connect(packet)
+            return
+        session = self.sessions.get(packet.namespace)
+        if session is None:
+            # The reference server ignores packets for namespaces the client never joined.
+            self.hub.counters.errors["not_connected"] += 1
+            return
+        if packet.is_event:
+            await self._event(session, packet)
+        elif packet.is_ack:
+            assert packet.id is not None
+            if not session.resolve_ack(packet.id, packet.data):
+                self.hub.counters.errors["unknown_ack"] += 1
+        elif packet.type is SioType.DISCONNECT:
+            del self.sessions[packet.namespace]
+            await session.namespace.drop(session, "client namespace disconnect")
+        else:
+            raise ProtocolError(f"client may not send {packet.type.name}")
+
+    async def close(self, reason: str) -> None:
+        """The transport is gone: every namespace session ends with ``reason``."""
+        sessions, self.sessions = self.sessions, {}
+        for session in sessions.values():
+            await session.namespace.drop(session, reason)
+
+    async def _connect(self, packet: SioPacket) -> None:
+        name = packet.namespace
+        namespace = self.hub.namespaces.get(name)
+        if namespace is None:
+            self.hub.counters.errors["invalid_namespace"] += 1
+            self._refuse(name, {"message": "Invalid namespace"})
+            return
+        if name in self.sessions:
+            raise ProtocolError(f"namespace {name} is already connected")
+        session = Session(namespace, self.link, packet.data)
+        if namespace.connect_handler is not None:
+            try:
+                await namespace.connect_handler(session, packet.data)
+            except ConnectRefused as refusal:
+                self.hub.counters.errors["connect_refused"] += 1
+                body = {"message": refusal.message}
+                if refusal.data is not None:
+                    body["data"] = refusal.data
+                self._refuse(name, body)
+                return
+            except Exception:
+                self.hub.counters.errors["handler"] += 1
+                log.exception("connect handler of %s failed", name)
+                self._refuse(name, {"message": "Internal server error"})
+                return
+        self.sessions[name] = session
+        namespace.admit(session)
+        session.send(SioPacket(SioType.CONNECT, name, {"sid": session.sid}))
+
+    async def _event(self, session: Session, packet: SioPacket) -> None:
+        self.hub.counters.events_in += 1
+        name, *args = packet.data
+        handler = session.namespace.handlers.get(name)
+        if handler is None:
+            return
+        try:
+            result = await handler(session, *args)
+        except Exception:
+            self.hub.counters.errors["handler"] += 1
+            log.exception("handler %r of %s failed", name, session.namespace.name)
+            return
+        if packet.id is not None and session.connected:
+            ack = SioPacket(SioType.ACK, session.namespace.name, ack_args(result), packet.id)
+            session.send(ack)
+
+    def _refuse(self, namespace: str, body: dict[str, Any]) -> None:
+        self.link.deliver(Outgoing(SioPacket(SioType.CONNECT_ERROR, namespace, body)))

@@ -1,0 +1,114 @@
+"""A client's membership of one namespace (a Socket.IO "socket")."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from hub.core.link import Link
+from hub.errors import AckTimeout, NotConnected
+from hub.protocol.outgoing import Outgoing
+from hub.protocol.socketio import SioPacket, SioType
+
+if TYPE_CHECKING:
+    from hub.core.namespace import Namespace
+
+
+def new_sid() -> str:
+    return secrets.token_urlsafe(15)
+
+
+class _AckWaiter:
+    __slots__ = ("args", "done")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.args: list[Any] | None = None
+
+
+class Session:
+    """One connected namespace of one client: its id, auth, rooms and pending acks."""
+
+    def __init__(self, namespace: Namespace, link: Link, auth: dict[str, Any] | None) -> None:
+        self.sid = new_sid()
+        self.namespace = namespace
+        self.link = link
+        self.auth = auth
+        self.data: dict[str, Any] = {}
+        self.connected = False
+        self._rooms: set[str] = set()
+        self._acks: dict[int, _AckWaiter] = {}
+        self._ack_ids = itertools.count()
+
+    def __repr__(self) -> str:
+        return f"<Session {self.namespace.name} {self.sid}>"
+
+    @property
+    def rooms(self) -> frozenset[str]:
+        return frozenset(self._rooms)
+
+    async def enter(self, room: str) -> None:
+        self._require_connected()
+        self.namespace.rooms.add(self, room)
+        self._rooms.add(room)
+        await anyio.lowlevel.checkpoint()
+
+    async def leave(self, room: str) -> None:
+        self.namespace.rooms.discard(self, room)
+        self._rooms.discard(room)
+        await anyio.lowlevel.checkpoint()
+
+    async def emit(self, event: str, *args: Any, volatile: bool = False) -> None:
+        """Send an event to this session alone."""
+        self._require_connected()
+        self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args]), volatile)
+        await anyio.lowlevel.checkpoint()
+
+    async def call(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+        """Send an event asking for an ack and return the ack's arguments."""
+        self._require_connected()
+        ack_id = next(self._ack_ids)
+        waiter = self._acks[ack_id] = _AckWaiter()
+        try:
+            self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args], ack_id))
+            with anyio.move_on_after(timeout):
+                await waiter.done.wait()
+        finally:
+            del self._acks[ack_id]
+        if waiter.args is None:
+            if not self.connected:
+                raise NotConnected(f"{self!r} closed before acknowledging {event!r}")
+            raise AckTimeout(f"no ack for {event!r} within {timeout} s")
+        return waiter.args
+
+    async def disconnect(self) -> None:
+        """Close this namespace session from the server side."""
+        if self.connected:
+            self.send(SioPacket(SioType.DISCONNECT, self.namespace.name))
+            await self.namespace.drop(self, "server namespace disconnect")
+
+    def send(self, packet: SioPacket, volatile: bool = False) -> None:
+        self.link.deliver(Outgoing(packet), volatile=volatile)
+
+    def resolve_ack(self, ack_id: int, args: list[Any]) -> bool:
+        waiter = self._acks.get(ack_id)
+        if waiter is None:
+            return False
+        waiter.args = args
+        waiter.done.set()
+        return True
+
+    def forget_rooms(self) -> set[str]:
+        """Mark the session closed, wake every pending call, and hand back its rooms."""
+        self.connected = False
+        for waiter in self._acks.values():
+            waiter.done.set()
+        rooms, self._rooms = self._rooms, set()
+        return rooms
+
+    def _require_connected(self) -> None:
+        if not self.connected:
+            raise NotConnected(f"{self!r} is not connected")

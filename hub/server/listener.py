@@ -1,0 +1,90 @@
+"""Accept TCP connections, read each request head, and hand it to its transport."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import trio
+
+from hub.core.hub import Hub
+from hub.errors import ProtocolError
+from hub.server.http import (
+    MAX_HEAD_BYTES,
+    error_response,
+    head_complete,
+    parse_head,
+    websocket_refusal,
+)
+from hub.transport.websocket import WebSocketTransport
+from hub.transport.wire import Wire
+
+log = logging.getLogger("hub")
+
+
+async def serve(
+    hub: Hub, host: str, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+) -> None:
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    hub.port = listeners[0].socket.getsockname()[1]
+    log.info("hub listening on http://%s:%d", host, hub.port)
+    task_status.started(hub.port)
+    await trio.serve_listeners(partial(handle_stream, hub), listeners)
+
+
+async def read_head(stream: trio.SocketStream) -> bytes | None:
+    """Bytes up to and including the end of the request head (None if it never ends)."""
+    buffer = b""
+    while not head_complete(buffer):
+        if len(buffer) > MAX_HEAD_BYTES:
+            return None
+        chunk = await stream.receive_some(MAX_HEAD_BYTES)
+        if not chunk:
+            return None
+        buffer += chunk
+    return buffer
+
+
+async def handle_stream(hub: Hub, stream: trio.SocketStream) -> None:
+    remote = _remote(stream)
+    try:
+        raw = None
+        with trio.move_on_after(hub.config.handshake_timeout):
+            raw = await read_head(stream)
+        if raw is None:
+            hub.counters.errors["bad_request_head"] += 1
+            await _reply(stream, 400, {"code": 3, "message": "Bad request: no complete head"})
+            return
+        try:
+            head = parse_head(raw)
+        except ProtocolError as error:
+            hub.counters.errors["bad_request_head"] += 1
+            log.info("remote=%s %s", remote, error)
+            await _reply(stream, 400, {"code": 3, "message": error.reason})
+            return
+        refusal = websocket_refusal(head, hub.config.path)
+        if refusal is not None:
+            hub.counters.errors["bad_request"] += 1
+            log.info("remote=%s refused %s %s: %s", remote, head.method, head.path, refusal[1])
+            await _reply(stream, 400, {"code": refusal[0], "message": refusal[1]})
+            return
+        config = hub.config
+        wire = Wire(stream, raw, config.outbox_messages, config.outbox_bytes)
+        await WebSocketTransport(hub, wire, remote).run()
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def _reply(stream: trio.SocketStream, status: int, body: dict[str, object]) -> None:
+    with trio.move_on_after(1):
+        await stream.send_all(error_response(status, body))
+
+
+def _remote(stream: trio.SocketStream) -> str:
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:
+        return "?"
+    return f"{host}:{port}"
