@@ -59,13 +59,11 @@ class Namespace:
     def admit(self, session: Session) -> None:
         session.connected = True
         self.sessions[session.sid] = session
-        self.rooms.add(session, session.sid)
 
     async def drop(self, session: Session, reason: str) -> None:
         """Remove a session everywhere, then tell the application why it left."""
         if self.sessions.pop(session.sid, None) is None:
             return
-        self.rooms.discard(session, session.sid)
         for room in session.forget_rooms():
             self.rooms.discard(session, room)
         self.hub.counters.disconnects[reason] += 1
@@ -76,17 +74,28 @@ class Namespace:
                 self.hub.counters.errors["handler"] += 1
                 log.exception("disconnect handler of %s failed", self.name)
 
+    def members(self, name: str) -> Iterable[Session]:
+        """The members of a room; a session's sid names a room holding just that session."""
+        session = self.sessions.get(name)
+        return (session,) if session is not None else self.rooms.members(name)
+
+    def union(self, names: Iterable[str]) -> dict[Session, None]:
+        found: dict[Session, None] = {}
+        for name in names:
+            found.update(dict.fromkeys(self.members(name)))
+        return found
+
     def targets(self, to: Target, except_: Target = None) -> Iterable[Session]:
-        """Sessions addressed by rooms (a session's sid is a room too), minus exclusions."""
+        """Sessions addressed by rooms or sids, each once, minus exclusions."""
         if to is None:
             found: Iterable[Session] = self.sessions.values()
         elif isinstance(to, str):
-            found = self.rooms.members(to)
+            found = self.members(to)
         else:
-            found = self.rooms.union(to)
+            found = self.union(to)
         if except_ is None:
             return found
-        excluded = self.rooms.union([except_] if isinstance(except_, str) else except_)
+        excluded = self.union([except_] if isinstance(except_, str) else except_)
         return [session for session in found if session not in excluded]
 
     def broadcast(

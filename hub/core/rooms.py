@@ -28,15 +28,6 @@ class Rooms(Generic[M]):
     def members(self, room: str) -> Iterable[M]:
         return self._members.get(room, {}).keys()
 
-    def union(self, rooms: Iterable[str]) -> dict[M, None]:
-        """Members of any of ``rooms``, each once, in first-seen order."""
-        found: dict[M, None] = {}
-        for room in rooms:
-            members = self._members.get(room)
-            if members:
-                found.update(members)
-        return found
-
     def sizes(self) -> dict[str, int]:
         return {room: len(members) for room, members in self._members.items()}
 

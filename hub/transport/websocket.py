@@ -51,6 +51,8 @@ class WebSocketTransport:
         self._scope = trio.CancelScope()
         self._ws: WebSocketConnection | None = None
         self._connect_deadline = float("inf")
+        # The send task's sleep between writes; a pong moves its deadline.
+        self._idle_wait = trio.CancelScope()
 
     # Link
 
@@ -125,6 +127,7 @@ class WebSocketTransport:
                         self._connect_deadline = float("inf")
                 elif packet.type is EioType.PONG:
                     heartbeat.on_pong(trio.current_time())
+                    self._idle_wait.deadline = self._next_deadline()
                 elif packet.type is EioType.CLOSE:
                     return "transport close"
                 elif packet.type is not EioType.NOOP:
@@ -139,7 +142,7 @@ class WebSocketTransport:
         wire, heartbeat = self.wire, self.heartbeat
         while True:
             data = None
-            with trio.move_on_at(min(heartbeat.next_deadline, self._connect_deadline)):
+            with trio.move_on_at(self._next_deadline()) as self._idle_wait:
                 data = await wire.next_queued()
             if data is not None:
                 await wire.flush(data)
@@ -156,6 +159,9 @@ class WebSocketTransport:
             elif action is HeartbeatAction.TIMEOUT:
                 self.close("ping timeout")
                 return
+
+    def _next_deadline(self) -> float:
+        return min(self.heartbeat.next_deadline, self._connect_deadline)
 
     async def _teardown(self) -> None:
         reason = self.close_reason or "server shutting down"
