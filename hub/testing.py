@@ -27,6 +27,7 @@ from hub.protocol.engineio import EioType, decode_eio
 from hub.protocol.socketio import SioDecoder, SioPacket, SioType, encode_sio
 
 Responder = Callable[..., Awaitable[Any]]
+Event = tuple[str, list[Any]]
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 5, poll: float = 0.01) -> None:
@@ -54,14 +55,16 @@ class TestClient:
         self._ack_ids = itertools.count()
         self._acks: dict[int, trio.MemorySendChannel[list[Any]]] = {}
         self._connects: dict[str, trio.MemorySendChannel[SioPacket]] = {}
-        self._events: dict[str, tuple[trio.MemorySendChannel[Any], trio.MemoryReceiveChannel[Any]]]
+        self._events: dict[
+            str, tuple[trio.MemorySendChannel[Event], trio.MemoryReceiveChannel[Event]]
+        ]
         self._events = {}
 
     def _event_channel(
         self, namespace: str
-    ) -> tuple[trio.MemorySendChannel[Any], trio.MemoryReceiveChannel[Any]]:
+    ) -> tuple[trio.MemorySendChannel[Event], trio.MemoryReceiveChannel[Event]]:
         if namespace not in self._events:
-            self._events[namespace] = trio.open_memory_channel[Any](math.inf)
+            self._events[namespace] = trio.open_memory_channel[Event](math.inf)
         return self._events[namespace]
 
     async def send_raw(self, message: str | bytes) -> None:
@@ -106,7 +109,7 @@ class TestClient:
             return await receive.receive()
         raise AckTimeout(f"no ack for {event!r}")
 
-    async def next_event(self, namespace: str = "/", timeout: float = 5) -> tuple[str, list[Any]]:
+    async def next_event(self, namespace: str = "/", timeout: float = 5) -> Event:
         """The next event the server sent on ``namespace``: its name and arguments."""
         with trio.fail_after(timeout):
             try:

@@ -107,7 +107,7 @@ class Hub:
         host: str = "127.0.0.1",
         port: int = 8765,
         *,
-        task_status: trio.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,  # type: ignore[assignment]
+        task_status: trio.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Listen and serve until cancelled; reports the bound port to ``nursery.start``."""
         from hub.server.listener import serve
