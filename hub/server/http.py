@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import h11
 import orjson
+from wsproto.utilities import generate_accept_token
 
 from hub.errors import ProtocolError
 
@@ -21,8 +22,10 @@ class RequestHead:
     headers: dict[str, str]
 
 
-def head_complete(buffer: bytes) -> bool:
-    return b"\r\n\r\n" in buffer
+def head_end(buffer: bytes) -> int:
+    """Where the request head in ``buffer`` ends, or -1 while it is incomplete."""
+    end = buffer.find(b"\r\n\r\n")
+    return end if end == -1 else end + 4
 
 
 def parse_head(raw: bytes) -> RequestHead:
@@ -61,16 +64,29 @@ def websocket_refusal(head: RequestHead, path: str) -> tuple[int, str] | None:
         return UNKNOWN_SID
     if head.method != "GET" or head.headers.get("upgrade", "").lower() != "websocket":
         return BAD_REQUEST[0], "Bad request: expected a WebSocket upgrade"
+    if head.headers.get("sec-websocket-version") != "13" or not head.headers.get(
+        "sec-websocket-key"
+    ):
+        return BAD_REQUEST[0], "Bad request: WebSocket version 13 with a key is required"
     return None
+
+
+def websocket_accept(head: RequestHead) -> bytes:
+    """The 101 response that completes the WebSocket opening handshake (RFC 6455 4.2.2)."""
+    key = head.headers["sec-websocket-key"].encode("latin-1")
+    headers = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Accept", generate_accept_token(key).decode()),
+    ]
+    answerer = _answerer(b"Connection: Upgrade\r\nUpgrade: websocket\r\n")
+    return answerer.send(h11.InformationalResponse(status_code=101, headers=headers))
 
 
 def error_response(status: int, body: dict[str, object]) -> bytes:
     """A complete ``Connection: close`` response with a JSON body."""
     payload = orjson.dumps(body)
-    conn = h11.Connection(h11.SERVER)
-    # h11 answers only after it has seen a request; feed it a minimal one.
-    conn.receive_data(b"GET / HTTP/1.1\r\nHost: hub\r\n\r\n")
-    conn.next_event()
+    conn = _answerer()
     headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(payload))),
@@ -81,3 +97,12 @@ def error_response(status: int, body: dict[str, object]) -> bytes:
         + conn.send(h11.Data(data=payload))
         + conn.send(h11.EndOfMessage())
     )
+
+
+def _answerer(extra_headers: bytes = b"") -> h11.Connection:
+    """An h11 server connection ready to serialize one response."""
+    conn = h11.Connection(h11.SERVER)
+    # h11 answers only after it has seen a request; feed it a minimal one.
+    conn.receive_data(b"GET / HTTP/1.1\r\nHost: hub\r\n" + extra_headers + b"\r\n")
+    conn.next_event()
+    return conn

@@ -12,12 +12,12 @@ from hub.errors import ProtocolError
 from hub.server.http import (
     MAX_HEAD_BYTES,
     error_response,
-    head_complete,
+    head_end,
     parse_head,
+    websocket_accept,
     websocket_refusal,
 )
 from hub.transport.websocket import WebSocketTransport
-from hub.transport.wire import Wire
 
 log = logging.getLogger("hub")
 
@@ -32,49 +32,58 @@ async def serve(
     await trio.serve_listeners(partial(handle_stream, hub), listeners)
 
 
-async def read_head(stream: trio.SocketStream) -> bytes | None:
-    """Bytes up to and including the end of the request head (None if it never ends)."""
+async def read_head(stream: trio.SocketStream) -> tuple[bytes, bytes] | None:
+    """The request head and any bytes after it, or None if no complete head comes."""
     buffer = b""
-    while not head_complete(buffer):
+    while (end := head_end(buffer)) == -1:
         if len(buffer) > MAX_HEAD_BYTES:
             return None
         chunk = await stream.receive_some(MAX_HEAD_BYTES)
         if not chunk:
             return None
         buffer += chunk
-    return buffer
+    return buffer[:end], buffer[end:]
 
 
 async def handle_stream(hub: Hub, stream: trio.SocketStream) -> None:
-    remote = _remote(stream)
     try:
-        raw = None
-        with trio.move_on_after(hub.config.handshake_timeout):
-            raw = await read_head(stream)
-        if raw is None:
-            hub.counters.errors["bad_request_head"] += 1
-            await _reply(stream, 400, {"code": 3, "message": "Bad request: no complete head"})
+        upgrade = await route(hub, stream)
+        if upgrade is None:
             return
-        try:
-            head = parse_head(raw)
-        except ProtocolError as error:
-            hub.counters.errors["bad_request_head"] += 1
-            log.info("remote=%s %s", remote, error)
-            await _reply(stream, 400, {"code": 3, "message": error.reason})
-            return
-        refusal = websocket_refusal(head, hub.config.path)
-        if refusal is not None:
-            hub.counters.errors["bad_request"] += 1
-            log.info("remote=%s refused %s %s: %s", remote, head.method, head.path, refusal[1])
-            await _reply(stream, 400, {"code": refusal[0], "message": refusal[1]})
-            return
-        config = hub.config
-        wire = Wire(stream, raw, config.outbox_messages, config.outbox_bytes)
-        await WebSocketTransport(hub, wire, remote).run()
+        transport = WebSocketTransport(hub, stream, _remote(stream))
+        transport.open(*upgrade)
+        del upgrade  # not kept alive for the connection's lifetime
+        await transport.run()
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     finally:
         await trio.aclose_forcefully(stream)
+
+
+async def route(hub: Hub, stream: trio.SocketStream) -> tuple[bytes, bytes] | None:
+    """Read and check the request; the 101 reply and early bytes, or None once refused."""
+    found = None
+    with trio.move_on_after(hub.config.handshake_timeout):
+        found = await read_head(stream)
+    if found is None:
+        hub.counters.errors["bad_request_head"] += 1
+        await _reply(stream, 400, {"code": 3, "message": "Bad request: no complete head"})
+        return None
+    raw, early_data = found
+    try:
+        head = parse_head(raw)
+    except ProtocolError as error:
+        hub.counters.errors["bad_request_head"] += 1
+        log.info("remote=%s %s", _remote(stream), error)
+        await _reply(stream, 400, {"code": 3, "message": error.reason})
+        return None
+    refusal = websocket_refusal(head, hub.config.path)
+    if refusal is not None:
+        hub.counters.errors["bad_request"] += 1
+        log.info("remote=%s refused %s %s: %s", _remote(stream), head.method, head.path, refusal[1])
+        await _reply(stream, 400, {"code": refusal[0], "message": refusal[1]})
+        return None
+    return websocket_accept(head), early_data
 
 
 async def _reply(stream: trio.SocketStream, status: int, body: dict[str, object]) -> None:

@@ -1,19 +1,22 @@
 """One Engine.IO v4 connection over WebSocket, in a nursery of its own.
 
-The nursery holds trio-websocket's frame reader, the *receive task* (Engine.IO packets
-to the Socket.IO client, in order) and the *send task* (drains the outbox and keeps the
-heartbeat). Whatever ends first (peer gone, malformed input, ping timeout, slow
-consumer, server shutdown) records its reason and cancels the rest; the teardown then
-drops the namespace sessions and closes the socket with a fitting close code.
+The nursery holds two tasks: the *receive task* reads the socket, parses frames with
+wsproto and feeds Engine.IO packets to the Socket.IO client in order; the *send task*
+drains the outbox and keeps the heartbeat. Whatever ends first (peer gone, malformed
+input, ping timeout, slow consumer, server shutdown) records its reason and cancels the
+rest; the teardown then drops the namespace sessions and closes the socket with a
+fitting close code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import struct
+from typing import cast
 
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_server_stream
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
 from hub.core.client import Client
 from hub.core.hub import Hub
@@ -27,29 +30,46 @@ from hub.transport.wire import Wire
 log = logging.getLogger("hub")
 
 PING_FRAME = control_frame("2")
+RECEIVE_SIZE = 65536
 # WebSocket close codes (RFC 6455 7.4.1) for the reasons the server ends a connection.
-CLOSE_CODES = {"server shutting down": 1001, "parse error": 1002}
-
-
-def close_frame(code: int, reason: str) -> bytes:
-    payload = struct.pack("!H", code) + reason.encode()[:123]
-    return bytes([0x88, len(payload)]) + payload
+CLOSE_CODES = {"server shutting down": 1001, "parse error": 1002, "payload too large": 1009}
+# Reasons worth a log line (the others are ordinary comings and goings).
+NOTEWORTHY = frozenset({"ping timeout", "slow consumer", "connect timeout"})
 
 
 class WebSocketTransport:
     """A live connection: the ``Link`` its sessions deliver through."""
 
-    def __init__(self, hub: Hub, wire: Wire, remote: str) -> None:
+    # Slots: a hub holds many thousands of these.
+    __slots__ = (
+        "_close_code",
+        "_connect_deadline",
+        "_early_data",
+        "_idle_wait",
+        "_scope",
+        "_ws",
+        "client",
+        "close_reason",
+        "heartbeat",
+        "hub",
+        "remote",
+        "sid",
+        "wire",
+    )
+
+    def __init__(self, hub: Hub, stream: trio.SocketStream, remote: str) -> None:
+        config = hub.config
         self.hub = hub
         self.sid = new_sid()
-        self.wire = wire
         self.remote = remote
+        self.wire = Wire(stream, config.outbox_messages, config.outbox_bytes, self._wake)
         self.client = Client(hub, self, remote)
-        config = hub.config
         self.heartbeat = Heartbeat(config.ping_interval, config.ping_timeout)
         self.close_reason: str | None = None
+        self._ws = Connection(ConnectionType.SERVER)
+        self._early_data = b""
+        self._close_code = 1000
         self._scope = trio.CancelScope()
-        self._ws: WebSocketConnection | None = None
         self._connect_deadline = float("inf")
         # The send task's sleep between writes; a pong moves its deadline.
         self._idle_wait = trio.CancelScope()
@@ -69,17 +89,34 @@ class WebSocketTransport:
             self.close_reason = reason
         self._scope.cancel()
 
+    def _wake(self) -> None:
+        # The outbox channel was just made: end the send task's idle wait to read it.
+        self._idle_wait.cancel()
+
     # Lifecycle
 
+    def open(self, accept: bytes, early_data: bytes) -> None:
+        """Answer the upgrade with ``accept`` and open the Engine.IO session."""
+        config = self.hub.config
+        opening = encode_open(
+            self.sid,
+            ping_interval_ms=int(config.ping_interval * 1000),
+            ping_timeout_ms=int(config.ping_timeout * 1000),
+            max_payload=config.max_payload,
+        )
+        self.wire.write_nowait(accept + control_frame(opening))
+        self._early_data = early_data
+        now = trio.current_time()
+        self.heartbeat.start(now)
+        self._connect_deadline = now + config.connect_timeout
+
     async def run(self) -> None:
+        """Serve the connection until it ends, then tear it down."""
         counters = self.hub.counters
         counters.connections += 1
         try:
             with self._scope:
                 async with trio.open_nursery() as nursery:
-                    if not await self._handshake(nursery):
-                        self.close("handshake failed")
-                        return
                     nursery.start_soon(self._send_task)
                     self.close(await self._receive_task())
         finally:
@@ -87,55 +124,65 @@ class WebSocketTransport:
             with trio.CancelScope(shield=True):
                 await self._teardown()
 
-    async def _handshake(self, nursery: trio.Nursery) -> bool:
-        config = self.hub.config
-        with trio.move_on_after(config.handshake_timeout):
-            request = await wrap_server_stream(
-                nursery, self.wire, message_queue_size=4, max_message_size=config.max_payload
-            )
-            self._ws = await request.accept()
-            opening = encode_open(
-                self.sid,
-                ping_interval_ms=int(config.ping_interval * 1000),
-                ping_timeout_ms=int(config.ping_timeout * 1000),
-                max_payload=config.max_payload,
-            )
-            self.wire.write_nowait(control_frame(opening))
-            now = trio.current_time()
-            self.heartbeat.start(now)
-            self._connect_deadline = now + config.connect_timeout
-            return True
-        return False
-
     async def _receive_task(self) -> str:
-        """Feed packets to the client until the connection ends; returns why it ended."""
-        assert self._ws is not None
-        ws, client, heartbeat = self._ws, self.client, self.heartbeat
+        """Feed messages to the client until the connection ends; returns why it ended."""
+        ws, stream = self._ws, self.wire.stream
+        max_payload = self.hub.config.max_payload
+        parts: list[str | bytes | bytearray] = []
+        size = 0
+        data, self._early_data = self._early_data, b""
         while True:
+            if data:
+                ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, TextMessage | BytesMessage):
+                    size += len(event.data)
+                    if size > max_payload:
+                        self.hub.counters.errors["payload_too_large"] += 1
+                        return "payload too large"
+                    parts.append(event.data)
+                    if event.message_finished:
+                        message = _join(event, parts)
+                        parts, size = [], 0
+                        try:
+                            await self._on_message(message)
+                        except ProtocolError as error:
+                            self.hub.counters.errors["protocol"] += 1
+                            log.info(
+                                "conn=%s remote=%s parse error: %s", self.sid, self.remote, error
+                            )
+                            return "parse error"
+                elif isinstance(event, Ping):
+                    if not self.wire.write_nowait(ws.send(event.response())):
+                        return "slow consumer"
+                elif isinstance(event, CloseConnection):
+                    if ws.state is ConnectionState.REMOTE_CLOSING:
+                        self.wire.write_nowait(ws.send(event.response()))
+                        return "transport close"
+                    # wsproto reports a malformed frame as the close we should send.
+                    self._close_code = event.code
+                    self._log_protocol_error(f"bad frame: {event.reason}")
+                    return "parse error"
             try:
-                message = await ws.get_message()
-            except ConnectionClosed as closed:
-                if closed.reason is not None and closed.reason.code == 1009:
-                    self.hub.counters.errors["payload_too_large"] += 1
-                    log.info("conn=%s remote=%s payload too large", self.sid, self.remote)
+                data = await stream.receive_some(RECEIVE_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return "transport close"
-            try:
-                packet = decode_eio(message)
-                if packet.type is EioType.MESSAGE:
-                    await client.receive(packet.data)
-                    if client.sessions:
-                        self._connect_deadline = float("inf")
-                elif packet.type is EioType.PONG:
-                    heartbeat.on_pong(trio.current_time())
-                    self._idle_wait.deadline = self._next_deadline()
-                elif packet.type is EioType.CLOSE:
-                    return "transport close"
-                elif packet.type is not EioType.NOOP:
-                    raise ProtocolError(f"unexpected engine.io {packet.type.name} packet")
-            except ProtocolError as error:
-                self.hub.counters.errors["protocol"] += 1
-                log.info("conn=%s remote=%s parse error: %s", self.sid, self.remote, error)
-                return "parse error"
+            if not data:
+                return "transport close"
+
+    async def _on_message(self, message: str | bytes) -> None:
+        packet = decode_eio(message)
+        if packet.type is EioType.MESSAGE:
+            await self.client.receive(packet.data)
+            if self.client.sessions:
+                self._connect_deadline = float("inf")
+        elif packet.type is EioType.PONG:
+            self.heartbeat.on_pong(trio.current_time())
+            self._idle_wait.deadline = self._next_deadline()
+        elif packet.type is EioType.CLOSE:
+            self.close("transport close")
+        elif packet.type is not EioType.NOOP:
+            raise ProtocolError(f"unexpected engine.io {packet.type.name} packet")
 
     async def _send_task(self) -> None:
         """Write what the outbox holds; between writes, keep the heartbeat."""
@@ -160,12 +207,16 @@ class WebSocketTransport:
                 self.close("ping timeout")
                 return
 
+    def _log_protocol_error(self, reason: str) -> None:
+        self.hub.counters.errors["protocol"] += 1
+        log.info("conn=%s remote=%s parse error: %s", self.sid, self.remote, reason)
+
     def _next_deadline(self) -> float:
         return min(self.heartbeat.next_deadline, self._connect_deadline)
 
     async def _teardown(self) -> None:
         reason = self.close_reason or "server shutting down"
-        if reason in ("ping timeout", "slow consumer", "connect timeout"):
+        if reason in NOTEWORTHY:
             log.info("conn=%s remote=%s closed: %s", self.sid, self.remote, reason)
         with trio.move_on_after(5):
             await self.client.close(reason)
@@ -174,8 +225,23 @@ class WebSocketTransport:
             self.wire.abort()
             return
         final = None
-        if self._ws is not None and self._ws.closed is None:
-            final = close_frame(CLOSE_CODES.get(reason, 1000), reason)
+        if self._ws.state is ConnectionState.OPEN:
+            code = CLOSE_CODES.get(reason, self._close_code)
+            final = self._ws.send(CloseConnection(code, reason))
         with trio.move_on_after(1):
             await self.wire.finish(final)
+            await _await_peer_close(self.wire.stream)
         self.wire.abort()
+
+
+def _join(last: TextMessage | BytesMessage, parts: list[str | bytes | bytearray]) -> str | bytes:
+    if isinstance(last, TextMessage):
+        return "".join(cast(list[str], parts))
+    return b"".join(cast(list[bytes | bytearray], parts))
+
+
+async def _await_peer_close(stream: trio.SocketStream) -> None:
+    """Let the peer answer our close and hang up first, so it sees a clean close."""
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        while await stream.receive_some(RECEIVE_SIZE):
+            pass

@@ -1,37 +1,57 @@
-"""The byte pipe under one WebSocket connection: every outgoing byte passes here, in order.
+"""The write path of one connection: every outgoing byte passes here, in order.
 
-Theory of the write path. When nothing is queued and no write is in progress the
-connection is *idle*: ``write_nowait`` hands the bytes straight to the kernel with a
-non-blocking write and is done, with no task switch. Whatever the kernel does not take
-goes into a bounded memory channel, and the connection is *busy* until the send task
-(``flush``) has drained the channel and written it all with one ``send_all``. While busy,
-every write is queued behind what is already there, so order is kept.
+Theory. When nothing is queued and no write is in progress the connection is *idle*:
+``write_nowait`` hands the bytes straight to the kernel with a non-blocking write and is
+done, with no task switch. Whatever the kernel does not take goes into a bounded memory
+channel, and the connection is *busy* until the send task (``flush``) has drained the
+channel and written it all with one ``send_all``. While busy, every write is queued
+behind what is already there, so order is kept.
 
-trio-websocket writes its own frames (handshake, pong, close) through ``send_all`` here
-too, so they join the same ordered path instead of racing it.
+The channel is made on the first write that has to queue: most connections of a
+broadcast hub are idle readers that never need one, and it is a sizeable share of an
+idle connection's memory. Making it calls ``wake`` so the send task starts reading it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 
 import trio
 
 
-class Wire(trio.abc.Stream):
+class Wire:
+    __slots__ = (
+        "_busy",
+        "_closed",
+        "_fd",
+        "_max_bytes",
+        "_max_messages",
+        "_outbox",
+        "_queue",
+        "_queued_bytes",
+        "_wake",
+        "_writing",
+        "stream",
+    )
+
     def __init__(
-        self, stream: trio.SocketStream, prefix: bytes, max_messages: int, max_bytes: int
+        self,
+        stream: trio.SocketStream,
+        max_messages: int,
+        max_bytes: int,
+        wake: Callable[[], None],
     ) -> None:
-        self._stream = stream
+        self.stream = stream
         self._fd = stream.socket.fileno()
-        # Bytes already read while routing the request; trio-websocket reads them again.
-        self._prefix = prefix
-        self._outbox, self._queue = trio.open_memory_channel[bytes](max_messages)
+        self._outbox: trio.MemorySendChannel[bytes] | None = None
+        self._queue: trio.MemoryReceiveChannel[bytes] | None = None
+        self._max_messages = max_messages
         self._max_bytes = max_bytes
+        self._wake = wake
         self._queued_bytes = 0
         self._busy = False
-        self._idle = trio.Event()
         self._closed = False
         # True while send_all runs; still True after a cancelled write left half a frame.
         self._writing = False
@@ -47,10 +67,9 @@ class Wire(trio.abc.Stream):
         if not self._busy:
             try:
                 sent = os.write(self._fd, data)
-            except BlockingIOError:
-                sent = 0
             except OSError:
-                # The peer is gone; queue it so the send task meets the error and ends.
+                # Would block, or the peer is gone: queue it; the send task writes it
+                # later or meets the error and ends the connection.
                 sent = 0
             if sent == len(data):
                 return True
@@ -61,6 +80,9 @@ class Wire(trio.abc.Stream):
     def _enqueue(self, data: bytes, *, force: bool) -> bool:
         if not force and self._queued_bytes + len(data) > self._max_bytes:
             return False
+        if self._outbox is None:
+            self._outbox, self._queue = trio.open_memory_channel[bytes](self._max_messages)
+            self._wake()
         try:
             self._outbox.send_nowait(data)
         except trio.WouldBlock:
@@ -68,16 +90,19 @@ class Wire(trio.abc.Stream):
                 return False
             raise trio.BrokenResourceError("outbox overflow mid-frame") from None
         self._queued_bytes += len(data)
-        if not self._busy:
-            self._busy = True
-            self._idle = trio.Event()
+        self._busy = True
         return True
 
     async def next_queued(self) -> bytes:
+        """The first queued bytes; with no channel yet, sleeps until ``wake`` interrupts."""
+        if self._queue is None:
+            await trio.sleep_forever()
+        assert self._queue is not None
         return await self._queue.receive()
 
     async def flush(self, first: bytes) -> None:
         """Write ``first`` and everything queued behind it, one ``send_all`` per round."""
+        assert self._queue is not None
         batch = [first]
         while batch:
             while True:
@@ -89,63 +114,32 @@ class Wire(trio.abc.Stream):
             batch = []
             self._queued_bytes -= len(data)
             self._writing = True
-            await self._stream.send_all(data)
+            await self.stream.send_all(data)
             self._writing = False
             with contextlib.suppress(trio.WouldBlock):
                 batch.append(self._queue.receive_nowait())
         self._busy = False
-        self._idle.set()
-
-    async def drained(self) -> None:
-        """Wait until everything queued so far has been written."""
-        if self._busy:
-            await self._idle.wait()
 
     async def finish(self, final: bytes | None) -> None:
-        """With the send task gone: write what is queued and ``final``, then close.
+        """With the send task gone: write what is queued and ``final``, then stop writing.
 
         Call under a deadline. A write torn by cancellation leaves the stream unusable,
-        so then the socket is just closed.
+        so then nothing more is written.
         """
-        if not self._closed and not self._writing:
-            if final is not None:
-                self._enqueue(final, force=True)
-            try:
-                first = self._queue.receive_nowait()
-            except trio.WouldBlock:
-                first = None
-            if first is not None:
-                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                    await self.flush(first)
-        self.abort()
-
-    # trio.abc.Stream, for trio-websocket.
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if not self.write_nowait(bytes(data)):
-            raise trio.BrokenResourceError("outbox full")
-        await trio.lowlevel.checkpoint()
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._stream.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        if self._prefix:
-            data, self._prefix = self._prefix, b""
-            await trio.lowlevel.checkpoint()
-            return data
-        return await self._stream.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        """Close after a bounded wait for queued bytes (a close frame among them)."""
-        if self._closed:
+        if self._closed or self._writing:
             return
-        with trio.move_on_after(1.0):
-            await self.drained()
-        self.abort()
-        await trio.lowlevel.checkpoint()
+        if final is not None:
+            self._enqueue(final, force=True)
+        if self._queue is None:
+            return
+        try:
+            first = self._queue.receive_nowait()
+        except trio.WouldBlock:
+            return
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await self.flush(first)
 
     def abort(self) -> None:
         """Close the socket now, dropping anything queued."""
         self._closed = True
-        self._stream.socket.close()
+        self.stream.socket.close()
