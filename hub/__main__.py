@@ -39,10 +39,15 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    failure = None
     try:
         trio.run(run, args.host, args.port)
-    except OSError as error:
-        sys.exit(f"hub: cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+    except* OSError as group:
+        # Binding fails inside the nursery, so the error arrives wrapped in a group.
+        error = group.exceptions[0]
+        failure = f"hub: cannot listen on {args.host}:{args.port}: {error}"
+    if failure is not None:
+        sys.exit(failure)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,16 @@ def _error(message: str) -> dict[str, Any]:
     return {"ok": False, "error": message}
 
 
+def _is_room(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
 def _rooms(value: Any) -> list[str] | str | None:
-    if value is None or isinstance(value, str):
+    if value is None or _is_room(value):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, list) and value and all(map(_is_room, value)):
         return value
-    if isinstance(value, list) and all(isinstance(room, str) for room in value):
-        return value
-    raise ValueError("room must be a string, a list of strings or null")
+    raise ValueError("room must be a room name, a non-empty list of room names, or null")
 
 
 def standalone_hub(**settings: Any) -> Hub:
@@ -30,14 +34,14 @@ def standalone_hub(**settings: Any) -> Hub:
 
     @default.on("join")
     async def join(session: Session, room: Any = None) -> dict[str, Any]:
-        if not isinstance(room, str) or not room:
+        if not _is_room(room):
             return _error("join takes a room name")
         await session.enter(room)
         return {"ok": True, "room": room}
 
     @default.on("leave")
     async def leave(session: Session, room: Any = None) -> dict[str, Any]:
-        if not isinstance(room, str):
+        if not _is_room(room):
             return _error("leave takes a room name")
         await session.leave(room)
         return {"ok": True, "room": room}

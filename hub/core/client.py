@@ -50,9 +50,8 @@ class Client:
             return
         session = self.sessions.get(packet.namespace)
         if session is None:
-            # The reference server ignores packets for namespaces the client never joined.
-            self.hub.counters.errors["not_connected"] += 1
-            return
+            # As in the reference server: a packet for a namespace not joined ends the client.
+            raise ProtocolError(f"{packet.type.name} for namespace {packet.namespace} not joined")
         if packet.is_event:
             await self._event(session, packet)
         elif packet.is_ack:
@@ -60,7 +59,6 @@ class Client:
             if not session.resolve_ack(packet.id, packet.data):
                 self.hub.counters.errors["unknown_ack"] += 1
         elif packet.type is SioType.DISCONNECT:
-            del self.sessions[packet.namespace]
             await session.namespace.drop(session, "client namespace disconnect")
         else:
             raise ProtocolError(f"client may not send {packet.type.name}")
@@ -80,7 +78,7 @@ class Client:
             return
         if name in self.sessions:
             raise ProtocolError(f"namespace {name} is already connected")
-        session = Session(namespace, self.link, packet.data)
+        session = Session(namespace, self, packet.data)
         if namespace.connect_handler is not None:
             try:
                 await namespace.connect_handler(session, packet.data)
@@ -114,7 +112,12 @@ class Client:
             return
         if packet.id is not None and session.connected:
             ack = SioPacket(SioType.ACK, session.namespace.name, ack_args(result), packet.id)
-            session.send(ack)
+            try:
+                session.send(ack)
+            except (TypeError, ValueError) as error:
+                # The handler returned something JSON cannot carry: an application bug.
+                self.hub.counters.errors["handler"] += 1
+                log.error("ack of handler %r of %s: %s", name, session.namespace.name, error)
 
     def _refuse(self, namespace: str, body: dict[str, Any]) -> None:
         self.link.deliver(Outgoing(SioPacket(SioType.CONNECT_ERROR, namespace, body)))

@@ -64,6 +64,8 @@ class Namespace:
         """Remove a session everywhere, then tell the application why it left."""
         if self.sessions.pop(session.sid, None) is None:
             return
+        if session.client.sessions.get(self.name) is session:
+            del session.client.sessions[self.name]
         for room in session.forget_rooms():
             self.rooms.discard(session, room)
         self.hub.counters.disconnects[reason] += 1

@@ -14,6 +14,7 @@ from hub.protocol.outgoing import Outgoing
 from hub.protocol.socketio import SioPacket, SioType
 
 if TYPE_CHECKING:
+    from hub.core.client import Client
     from hub.core.namespace import Namespace
 
 
@@ -32,10 +33,12 @@ class _AckWaiter:
 class Session:
     """One connected namespace of one client: its id, auth, rooms and pending acks."""
 
-    def __init__(self, namespace: Namespace, link: Link, auth: dict[str, Any] | None) -> None:
+    def __init__(self, namespace: Namespace, client: Client, auth: dict[str, Any] | None) -> None:
         self.sid = new_sid()
         self.namespace = namespace
-        self.link = link
+        self.client = client
+        # The connection this session writes to (the client's, kept here for the hot path).
+        self.link: Link = client.link
         self.auth = auth
         self.data: dict[str, Any] = {}
         self.connected = False

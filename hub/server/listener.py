@@ -56,6 +56,10 @@ async def handle_stream(hub: Hub, stream: trio.SocketStream) -> None:
         await transport.run()
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
+    except Exception:
+        # A bug met by one connection ends that connection, never the listener.
+        hub.counters.errors["internal"] += 1
+        log.exception("connection from %s failed", _remote(stream))
     finally:
         await trio.aclose_forcefully(stream)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub import Hub, NotConnected, Session
-from hub.core.client import ack_args
+from hub.core.client import Client, ack_args
 from hub.core.rooms import Rooms
 from hub.protocol.outgoing import Outgoing
 
@@ -26,7 +26,7 @@ class RecordingLink:
 
 def connected(hub: Hub, namespace: str = "/") -> tuple[Session, RecordingLink]:
     link = RecordingLink()
-    session = Session(hub.namespace(namespace), link, None)
+    session = Session(hub.namespace(namespace), Client(hub, link, "test"), None)
     hub.namespace(namespace).admit(session)
     return session, link
 

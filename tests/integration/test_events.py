@@ -173,12 +173,15 @@ async def test_handler_error_is_counted_and_connection_lives(start_hub: StartHub
         raise RuntimeError("handler bug")
 
     ns.on("ok")(_returns("fine"))
+    ns.on("unencodable")(_returns(object()))
     _, port = await start_hub(hub)
     async with open_test_client(port) as client:
         with pytest.raises(AckTimeout):
             await client.call("boom", timeout=0.2)
+        with pytest.raises(AckTimeout):
+            await client.call("unencodable", timeout=0.2)
         assert await client.call("ok") == ["fine"]
-    assert hub.stats().errors["handler"] == 1
+    assert hub.stats().errors["handler"] == 2
 
 
 def _returns(value: Any) -> Any:

@@ -118,6 +118,8 @@ MALFORMED: list[str | bytes] = [
     b"\x00\x01",  # binary attachment nobody announced
     "0",  # OPEN from a client
     "44{}",  # CONNECT_ERROR from a client
+    '42/never-joined,["x"]',  # EVENT for a namespace not joined (the reference closes too)
+    "40",  # CONNECT to a namespace already joined
 ]
 
 

@@ -90,6 +90,10 @@ async def test_server_disconnect_tells_the_client(start_hub: StartHub) -> None:
         assert await client.next_event("/a") == ("disconnect", [])
         assert reasons == ["server namespace disconnect"]
         assert hub.stats().sessions["/a"] == 0
+        first_sid = client.sids["/a"]
+        # The same connection may join the namespace again, as a new session.
+        assert await client.connect("/a") != first_sid
+        assert hub.stats().sessions["/a"] == 1
 
 
 async def test_transport_close_ends_every_namespace(start_hub: StartHub) -> None:
