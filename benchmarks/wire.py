@@ -16,7 +16,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -123,8 +123,8 @@ class SioConnection(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports do not subclass asyncio.Transport; they have its methods.
+        self._transport = cast(asyncio.Transport, transport)
         request = (
             f"GET {SOCKET_IO_PATH} HTTP/1.1\r\n"
             f"Host: {self.host}:{self.port}\r\n"
