@@ -20,6 +20,7 @@ from hub.protocol import (
     encode_eio,
     encode_sio,
 )
+from tests.protocol.helpers import feed_all
 
 RESERVED = {
     "connect",
@@ -134,15 +135,7 @@ def assert_strictly_equal(got: Any, want: Any) -> None:
 
 def feed_packet(decoder: SioDecoder, packet: SioPacket) -> SioPacket:
     text, attachments = encode_sio(packet)
-    assert isinstance(text, bytes)
-    result = decoder.feed(text.decode("utf-8"))
-    for attachment in attachments:
-        assert result is None
-        assert decoder.awaiting_attachments
-        result = decoder.feed(attachment)
-    assert not decoder.awaiting_attachments
-    assert isinstance(result, SioPacket)
-    return result
+    return feed_all(decoder, text.decode("utf-8"), attachments)
 
 
 # -- round trip ---------------------------------------------------------------------------

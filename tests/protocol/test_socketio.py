@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from hub.protocol import ProtocolError, SioDecoder, SioPacket, SioType, encode_sio
+from tests.protocol.helpers import feed_all
 
 CONNECT = SioType.CONNECT
 DISCONNECT = SioType.DISCONNECT
@@ -40,15 +41,7 @@ def js(value: Any) -> str:
 
 def decode(text: str, attachments: list[bytes] | tuple[bytes, ...] = ()) -> SioPacket:
     """Feed one packet's text and attachments to a fresh decoder; return the packet."""
-    decoder = SioDecoder()
-    result = decoder.feed(text)
-    for attachment in attachments:
-        assert result is None
-        assert decoder.awaiting_attachments
-        result = decoder.feed(attachment)
-    assert not decoder.awaiting_attachments
-    assert isinstance(result, SioPacket)
-    return result
+    return feed_all(SioDecoder(), text, attachments)
 
 
 def encode(packet: SioPacket) -> tuple[str, list[bytes]]:
