@@ -68,6 +68,7 @@ class Session:
         """Send an event to this session alone."""
         self._require_connected()
         self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args]), volatile)
+        self.namespace.hub.counters.deliveries += 1
         await anyio.lowlevel.checkpoint()
 
     async def call(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
@@ -77,6 +78,7 @@ class Session:
         waiter = self._acks[ack_id] = _AckWaiter()
         try:
             self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args], ack_id))
+            self.namespace.hub.counters.deliveries += 1
             with anyio.move_on_after(timeout):
                 await waiter.done.wait()
         finally:

@@ -34,7 +34,7 @@ RECEIVE_SIZE = 65536
 # WebSocket close codes (RFC 6455 7.4.1) for the reasons the server ends a connection.
 CLOSE_CODES = {"server shutting down": 1001, "parse error": 1002, "payload too large": 1009}
 # Reasons worth a log line (the others are ordinary comings and goings).
-NOTEWORTHY = frozenset({"ping timeout", "slow consumer", "connect timeout"})
+NOTEWORTHY = frozenset({"ping timeout", "slow consumer", "connect timeout", "payload too large"})
 
 
 class WebSocketTransport:
@@ -192,7 +192,11 @@ class WebSocketTransport:
             with trio.move_on_at(self._next_deadline()) as self._idle_wait:
                 data = await wire.next_queued()
             if data is not None:
-                await wire.flush(data)
+                try:
+                    await wire.flush(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self.close("transport close")
+                    return
                 continue
             now = trio.current_time()
             if now >= self._connect_deadline:

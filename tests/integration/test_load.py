@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 
 import pytest
 import trio
@@ -174,3 +175,20 @@ async def test_test_client_is_a_testclient(start_hub: StartHub) -> None:
     async with open_test_client(port) as client:
         assert isinstance(client, TestClient)
         assert client.sids["/"] in hub.namespace("/").sessions
+
+
+async def test_reset_connection_with_queued_data_is_a_transport_close(
+    start_hub: StartHub,
+) -> None:
+    """A peer that resets while data is queued for it ends as 'transport close'."""
+    hub, port = await start_hub()
+    stalled = await trio.to_thread.run_sync(open_stalled_client, port)
+    await wait_until(lambda: hub.stats().sessions["/"] == 1)
+    for seq in range(100):
+        await hub.emit("big", seq, "x" * 65536, volatile=True)
+    # SO_LINGER with a zero timeout makes close() send a reset instead of a FIN.
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    stalled.close()
+    await wait_until(lambda: hub.stats().connections == 0)
+    assert hub.stats().disconnects == {"transport close": 1}
+    assert await hub.emit("after", "reset") == 0
