@@ -1,11 +1,12 @@
 """A trio-native real-time event hub speaking Socket.IO v5 / Engine.IO v4."""
 
+from hub.core.config import HubConfig as HubConfig
 from hub.core.hub import Hub as Hub
-from hub.core.hub import HubConfig as HubConfig
 from hub.core.namespace import Namespace as Namespace
 from hub.core.session import Session as Session
 from hub.core.stats import HubStats as HubStats
 from hub.errors import AckTimeout as AckTimeout
+from hub.errors import ConfigError as ConfigError
 from hub.errors import ConnectRefused as ConnectRefused
 from hub.errors import HubError as HubError
 from hub.errors import LimitExceeded as LimitExceeded
@@ -14,6 +15,7 @@ from hub.errors import ProtocolError as ProtocolError
 
 __all__ = [
     "AckTimeout",
+    "ConfigError",
     "ConnectRefused",
     "Hub",
     "HubConfig",

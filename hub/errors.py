@@ -5,7 +5,8 @@
     ├── ConnectRefused       a connect handler refused a namespace connection
     ├── AckTimeout           the peer did not acknowledge in time
     ├── NotConnected         the session or connection is gone
-    └── LimitExceeded        a configured bound was hit
+    ├── LimitExceeded        a configured bound was hit
+    └── ConfigError          a setting is unknown, of the wrong type or out of range
 
 Built-in names (``ConnectionError``, ``TimeoutError``) are never shadowed.
 """
@@ -46,3 +47,7 @@ class NotConnected(HubError):
 
 class LimitExceeded(HubError):
     """A configured limit (payload size, outbox, ...) was exceeded."""
+
+
+class ConfigError(HubError):
+    """A setting is unknown, of the wrong type or out of range; the message names it."""

@@ -5,31 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import attrs
 
+from hub.core.config import HubConfig, make_config
 from hub.core.namespace import Namespace, Target
 from hub.core.stats import Counters, HubStats
 
 if TYPE_CHECKING:
     import trio
-
-
-@attrs.frozen
-class HubConfig:
-    """Protocol timing and bounds; the defaults are the reference server's."""
-
-    ping_interval: float = 25.0
-    ping_timeout: float = 20.0
-    max_payload: int = 1_000_000
-    # A client must connect a namespace this soon after the Engine.IO handshake.
-    connect_timeout: float = 45.0
-    # Per-connection outbox bounds: past either, volatile events are dropped for that
-    # connection and anything else disconnects it as a slow consumer.
-    outbox_messages: int = 4096
-    outbox_bytes: int = 8 * 1024 * 1024
-    # How long the request head of a new connection may take to arrive.
-    handshake_timeout: float = 10.0
-    path: str = "/socket.io/"
 
 
 class Hub:
@@ -39,7 +21,7 @@ class Hub:
     """
 
     def __init__(self, config: HubConfig | None = None, **settings: Any) -> None:
-        self.config = attrs.evolve(config or HubConfig(), **settings)
+        self.config = make_config(config, **settings)
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
         self.port: int | None = None

@@ -22,6 +22,7 @@ def test_public_names_stay_exported() -> None:
     """hub exports its curated names, each importable from the package root."""
     expected = {
         "AckTimeout",
+        "ConfigError",
         "ConnectRefused",
         "Hub",
         "HubConfig",

@@ -1,0 +1,76 @@
+"""The hub's settings: typed, validated, with the reference server's defaults.
+
+``make_config`` builds a ``HubConfig`` from keyword settings with cattrs: unknown keys,
+wrong types and out-of-range values stop with a ``ConfigError`` naming the setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import cattrs
+from attrs.validators import gt
+
+from hub.errors import ConfigError
+
+_positive = gt(0.0)
+_positive_int = gt(0)
+
+
+@attrs.frozen
+class HubConfig:
+    ping_interval: float = attrs.field(default=25.0, validator=_positive)
+    ping_timeout: float = attrs.field(default=20.0, validator=_positive)
+    max_payload: int = attrs.field(default=1_000_000, validator=_positive_int)
+    # A client must connect a namespace this soon after the Engine.IO handshake.
+    connect_timeout: float = attrs.field(default=45.0, validator=_positive)
+    # Per-connection outbox bounds: past either, volatile events are dropped for that
+    # connection and anything else disconnects it as a slow consumer.
+    outbox_messages: int = attrs.field(default=4096, validator=_positive_int)
+    outbox_bytes: int = attrs.field(default=8 * 1024 * 1024, validator=_positive_int)
+    # How long the request head of a new connection may take to arrive.
+    handshake_timeout: float = attrs.field(default=10.0, validator=_positive)
+    path: str = attrs.field(default="/socket.io/")
+
+    @path.validator
+    def _check_path(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if not value.startswith("/"):
+            raise ValueError(f"'path' must start with '/': {value!r}")
+
+
+def _number(value: Any, kind: type) -> Any:
+    # Strict on purpose: cattrs alone would take True as 1 and truncate 2.5 to 2.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return kind(value)
+
+
+def _string(value: Any, kind: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _describe(exc: BaseException, kind: type | None) -> str:
+    if isinstance(exc, ValueError | TypeError) and str(exc):
+        return str(exc)
+    return cattrs.v.format_exception(exc, kind)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(int, _number)
+_converter.register_structure_hook(float, _number)
+_converter.register_structure_hook(str, _string)
+
+
+def make_config(base: HubConfig | None = None, **settings: Any) -> HubConfig:
+    """``base`` (or the defaults) with ``settings`` applied, validated."""
+    values = attrs.asdict(base or HubConfig()) | settings
+    try:
+        return _converter.structure(values, HubConfig)
+    except cattrs.BaseValidationError as error:
+        problems = "; ".join(cattrs.transform_error(error, format_exception=_describe))
+        raise ConfigError(f"invalid hub settings: {problems}") from None
