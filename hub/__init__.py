@@ -2,6 +2,7 @@
 
 from hub.core.config import HubConfig as HubConfig
 from hub.core.hub import Hub as Hub
+from hub.core.hub import get_hub as get_hub
 from hub.core.namespace import Namespace as Namespace
 from hub.core.session import Session as Session
 from hub.core.stats import HubStats as HubStats
@@ -11,6 +12,7 @@ from hub.errors import ConnectRefused as ConnectRefused
 from hub.errors import HubError as HubError
 from hub.errors import LimitExceeded as LimitExceeded
 from hub.errors import NotConnected as NotConnected
+from hub.errors import NotRunning as NotRunning
 from hub.errors import ProtocolError as ProtocolError
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "LimitExceeded",
     "Namespace",
     "NotConnected",
+    "NotRunning",
     "ProtocolError",
     "Session",
+    "get_hub",
 ]

@@ -5,6 +5,7 @@
     ├── ConnectRefused       a connect handler refused a namespace connection
     ├── AckTimeout           the peer did not acknowledge in time
     ├── NotConnected         the session or connection is gone
+    ├── NotRunning           the hub is not serving
     ├── LimitExceeded        a configured bound was hit
     └── ConfigError          a setting is unknown, of the wrong type or out of range
 
@@ -51,3 +52,7 @@ class LimitExceeded(HubError):
 
 class ConfigError(HubError):
     """A setting is unknown, of the wrong type or out of range; the message names it."""
+
+
+class NotRunning(HubError):
+    """The hub is not serving (not started yet, or stopped)."""

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 from hub.core.config import HubConfig, make_config
 from hub.core.namespace import Namespace, Target
 from hub.core.stats import Counters, HubStats
+from hub.errors import NotRunning
+from hub.protocol.outgoing import Outgoing
 
 if TYPE_CHECKING:
     import trio
+
+log = logging.getLogger("hub")
+
+
+class Serving(Protocol):
+    """What the hub needs of the server running it."""
+
+    async def shutdown(self, grace: float) -> None: ...
+
+
+# Runs a function soon in the hub's event loop thread; callable from any thread.
+CallSoon = Callable[..., None]
 
 
 class Hub:
@@ -25,7 +43,18 @@ class Hub:
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
         self.port: int | None = None
+        self.started_at: float | None = None
+        self._server: Serving | None = None
+        self._call_soon: CallSoon | None = None
         self.namespace("/")
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def reconfigure(self, **settings: Any) -> None:
+        """Change settings (validated); connections opened afterwards use them."""
+        self.config = make_config(self.config, **settings)
 
     def namespace(self, name: str = "/") -> Namespace:
         """The namespace called ``name``, created on first use."""
@@ -50,10 +79,51 @@ class Hub:
         ``to``: a room, several rooms (each recipient once) or None for the whole
         namespace; a session's sid is a room of its own. ``except_`` takes the same forms.
         """
-        found = self.namespaces.get(namespace)
+        found = self._namespace_for(namespace)
+        return found.broadcast(found.encode(event, args), to, except_, volatile)
+
+    def publish_threadsafe(
+        self,
+        event: str,
+        *args: Any,
+        to: Target = None,
+        namespace: str = "/",
+        except_: Target = None,
+        volatile: bool = False,
+    ) -> None:
+        """Broadcast from a thread that is not the hub's; never waits on the network.
+
+        The event is encoded in the calling thread (an unencodable argument raises
+        there) and handed to the hub's loop; events from one thread keep their order.
+        Raises ``NotRunning`` when the hub is not serving.
+        """
+        found = self._namespace_for(namespace)
+        packet = found.encode(event, args)
+        if isinstance(to, list | set | tuple):
+            to = list(to)  # the caller may change its own list after we return
+        call_soon = self._call_soon
+        if call_soon is None:
+            raise NotRunning("the hub is not running")
+        try:
+            call_soon(self._deliver_from_thread, found, packet, to, except_, volatile)
+        except RuntimeError:  # the event loop has finished
+            raise NotRunning("the hub is not running") from None
+
+    def _deliver_from_thread(
+        self, namespace: Namespace, packet: Outgoing, to: Target, except_: Target, volatile: bool
+    ) -> None:
+        try:
+            namespace.broadcast(packet, to, except_, volatile)
+        except Exception:
+            # Raising here would end the event loop: count and log instead.
+            self.counters.errors["threadsafe_publish"] += 1
+            log.exception("publish from a thread failed")
+
+    def _namespace_for(self, name: str) -> Namespace:
+        found = self.namespaces.get(name)
         if found is None:
-            raise KeyError(f"no namespace {namespace!r}")
-        return found.broadcast(event, args, to, except_, volatile)
+            raise KeyError(f"no namespace {name!r}")
+        return found
 
     async def emit(
         self,
@@ -87,11 +157,51 @@ class Hub:
     async def serve(
         self,
         host: str = "127.0.0.1",
-        port: int = 8765,
+        ports: int | Sequence[int] = 8765,
         *,
         task_status: trio.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Listen and serve until cancelled; reports the bound port to ``nursery.start``."""
-        from hub.server.listener import serve
+        """Listen and serve until cancelled or shut down.
 
-        await serve(self, host, port, task_status=task_status)
+        ``ports``: a port (0 picks a free one) or several tried in order. The bound port
+        is reported to ``nursery.start``. A hub serves once at a time; after it stops,
+        it may serve again (namespaces and handlers stay).
+        """
+        from hub.server.listener import Server
+
+        if self._server is not None:
+            raise RuntimeError("this hub is already serving")
+        await Server(self).run(host, ports, task_status)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Stop accepting, tell every client it is a server shutdown, and let them drain.
+
+        Queued events are flushed and each connection is closed with 1001 "server
+        shutting down"; connections still open after ``grace`` seconds are forced
+        closed. ``serve`` then returns.
+        """
+        if self._server is not None:
+            await self._server.shutdown(grace)
+
+    def attach(self, server: Serving, port: int, call_soon: CallSoon) -> None:
+        """Called by the server once it listens."""
+        self._server, self.port, self._call_soon = server, port, call_soon
+        self.started_at = time.time()
+
+    def detach(self, server: Serving) -> None:
+        """Called by the server when it has stopped."""
+        if self._server is server:
+            self._server = self._call_soon = None
+
+
+_process_hub: Hub | None = None
+_process_hub_lock = threading.Lock()
+
+
+def get_hub() -> Hub:
+    """The process-wide hub: the same instance on every call, from any thread."""
+    global _process_hub
+    with _process_hub_lock:
+        if _process_hub is None:
+            _process_hub = Hub()
+        return _process_hub

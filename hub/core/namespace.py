@@ -100,16 +100,14 @@ class Namespace:
         excluded = self.union([except_] if isinstance(except_, str) else except_)
         return [session for session in found if session not in excluded]
 
+    def encode(self, event: str, args: tuple[Any, ...]) -> Outgoing:
+        """An event of this namespace, encoded once for all its recipients."""
+        return Outgoing(SioPacket(SioType.EVENT, self.name, [event, *args]))
+
     def broadcast(
-        self,
-        event: str,
-        args: tuple[Any, ...],
-        to: Target = None,
-        except_: Target = None,
-        volatile: bool = False,
+        self, packet: Outgoing, to: Target = None, except_: Target = None, volatile: bool = False
     ) -> int:
-        """Encode and frame once, then hand the same bytes to every recipient."""
-        packet = Outgoing(SioPacket(SioType.EVENT, self.name, [event, *args]))
+        """Hand the same encoded bytes to every recipient; returns how many."""
         count = 0
         for session in self.targets(to, except_):
             session.link.deliver(packet, volatile=volatile)

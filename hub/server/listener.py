@@ -1,8 +1,14 @@
-"""Accept TCP connections, read each request head, and hand it to its transport."""
+"""The server: listening sockets, each request head routed, and the live connections.
+
+Accept loops run in their own cancel scope and connections in an outer nursery, so a
+graceful shutdown can stop accepting, tell every client, and let them drain.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+from collections.abc import Sequence
 from functools import partial
 
 import trio
@@ -21,15 +27,69 @@ from hub.transport.websocket import WebSocketTransport
 
 log = logging.getLogger("hub")
 
+SHUTDOWN_REASON = "server shutting down"
 
-async def serve(
-    hub: Hub, host: str, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
-) -> None:
-    listeners = await trio.open_tcp_listeners(port, host=host)
-    hub.port = listeners[0].socket.getsockname()[1]
-    log.info("hub listening on http://%s:%d", host, hub.port)
-    task_status.started(hub.port)
-    await trio.serve_listeners(partial(handle_stream, hub), listeners)
+
+async def open_listeners(host: str, ports: int | Sequence[int]) -> list[trio.SocketListener]:
+    """Listen on the first free port of ``ports`` (0 picks an ephemeral one)."""
+    candidates = [ports] if isinstance(ports, int) else list(ports)
+    if not candidates:
+        raise ValueError("no port to listen on")
+    for index, port in enumerate(candidates):
+        try:
+            return await trio.open_tcp_listeners(port, host=host)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE or index == len(candidates) - 1:
+                raise
+            log.info("port %d on %s is taken, trying %d", port, host, candidates[index + 1])
+    raise AssertionError("unreachable")
+
+
+class Server:
+    """One run of ``Hub.serve``: what it listens on and the connections it holds."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.transports: set[WebSocketTransport] = set()
+        self.closing = False
+        self._accepting = trio.CancelScope()
+        self._connections: trio.Nursery | None = None
+        self._finished = trio.Event()
+
+    async def run(
+        self, host: str, ports: int | Sequence[int], task_status: trio.TaskStatus[int]
+    ) -> None:
+        listeners = await open_listeners(host, ports)
+        port = listeners[0].socket.getsockname()[1]
+        try:
+            async with trio.open_nursery() as connections:
+                self._connections = connections
+                self.hub.attach(self, port, trio.lowlevel.current_trio_token().run_sync_soon)
+                log.info("hub listening on http://%s:%d", host, port)
+                task_status.started(port)
+                with self._accepting:
+                    await trio.serve_listeners(
+                        partial(handle_stream, self), listeners, handler_nursery=connections
+                    )
+        finally:
+            self.hub.detach(self)
+            self._finished.set()
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop accepting, close every connection as a server shutdown, wait, then force."""
+        self.closing = True
+        self._accepting.cancel()
+        log.info("shutting down: %d connections, grace %.1f s", len(self.transports), grace)
+        for transport in list(self.transports):
+            transport.close(SHUTDOWN_REASON)
+        with trio.move_on_after(grace):
+            await self._finished.wait()
+        if self._connections is not None and not self._finished.is_set():
+            log.warning("forcing %d connections closed", len(self.transports))
+            for transport in list(self.transports):
+                transport.abort()
+            self._connections.cancel_scope.cancel()
+        await self._finished.wait()
 
 
 async def read_head(stream: trio.SocketStream) -> tuple[bytes, bytes] | None:
@@ -45,15 +105,20 @@ async def read_head(stream: trio.SocketStream) -> tuple[bytes, bytes] | None:
     return buffer[:end], buffer[end:]
 
 
-async def handle_stream(hub: Hub, stream: trio.SocketStream) -> None:
+async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
+    hub = server.hub
     try:
         upgrade = await route(hub, stream)
-        if upgrade is None:
+        if upgrade is None or server.closing:
             return
         transport = WebSocketTransport(hub, stream, _remote(stream))
         transport.open(*upgrade)
         del upgrade  # not kept alive for the connection's lifetime
-        await transport.run()
+        server.transports.add(transport)
+        try:
+            await transport.run()
+        finally:
+            server.transports.discard(transport)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     except Exception:

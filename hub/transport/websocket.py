@@ -47,6 +47,7 @@ class WebSocketTransport:
         "_early_data",
         "_idle_wait",
         "_scope",
+        "_teardown_scope",
         "_ws",
         "client",
         "close_reason",
@@ -70,6 +71,8 @@ class WebSocketTransport:
         self._early_data = b""
         self._close_code = 1000
         self._scope = trio.CancelScope()
+        # Shielded from the cancellation that ends the connection; ``abort`` cancels it.
+        self._teardown_scope = trio.CancelScope(shield=True)
         self._connect_deadline = float("inf")
         # The send task's sleep between writes; a pong moves its deadline.
         self._idle_wait = trio.CancelScope()
@@ -88,6 +91,12 @@ class WebSocketTransport:
         if self.close_reason is None:
             self.close_reason = reason
         self._scope.cancel()
+
+    def abort(self) -> None:
+        """End the connection now, teardown included: no flushing, no waiting."""
+        self.close("server shutting down")
+        self._teardown_scope.cancel()
+        self.wire.abort()
 
     def _wake(self) -> None:
         # The outbox channel was just made: end the send task's idle wait to read it.
@@ -121,7 +130,7 @@ class WebSocketTransport:
                     self.close(await self._receive_task())
         finally:
             counters.connections -= 1
-            with trio.CancelScope(shield=True):
+            with self._teardown_scope:
                 await self._teardown()
 
     async def _receive_task(self) -> str:
@@ -234,18 +243,23 @@ class WebSocketTransport:
             final = self._ws.send(CloseConnection(code, reason))
         with trio.move_on_after(1):
             await self.wire.finish(final)
-            await _await_peer_close(self.wire.stream)
+            await self._await_peer_close()
         self.wire.abort()
+
+    async def _await_peer_close(self) -> None:
+        """Wait for the peer's close frame; then the server hangs up first (RFC 6455 7.1.1)."""
+        ws = self._ws
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            while ws.state is ConnectionState.LOCAL_CLOSING:
+                data = await self.wire.stream.receive_some(RECEIVE_SIZE)
+                if not data:
+                    return
+                ws.receive_data(data)
+                for _ in ws.events():
+                    pass  # a close reply moves the state to CLOSED
 
 
 def _join(last: TextMessage | BytesMessage, parts: list[str | bytes | bytearray]) -> str | bytes:
     if isinstance(last, TextMessage):
         return "".join(cast(list[str], parts))
     return b"".join(cast(list[bytes | bytearray], parts))
-
-
-async def _await_peer_close(stream: trio.SocketStream) -> None:
-    """Let the peer answer our close and hang up first, so it sees a clean close."""
-    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-        while await stream.receive_some(RECEIVE_SIZE):
-            pass

@@ -31,8 +31,10 @@ def test_public_names_stay_exported() -> None:
         "LimitExceeded",
         "Namespace",
         "NotConnected",
+        "NotRunning",
         "ProtocolError",
         "Session",
+        "get_hub",
     }
     assert set(hub.__all__) == expected
     assert all(getattr(hub, name).__module__.startswith("hub.") for name in expected)
