@@ -60,10 +60,16 @@ def _describe(exc: BaseException, kind: type | None) -> str:
     return cattrs.v.format_exception(exc, kind)
 
 
-_converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(int, _number)
-_converter.register_structure_hook(float, _number)
-_converter.register_structure_hook(str, _string)
+def strict_converter() -> cattrs.Converter:
+    """A converter that refuses unknown keys, and numbers or strings of the wrong kind."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(int, _number)
+    converter.register_structure_hook(float, _number)
+    converter.register_structure_hook(str, _string)
+    return converter
+
+
+_converter = strict_converter()
 
 
 def make_config(base: HubConfig | None = None, **settings: Any) -> HubConfig:
