@@ -1,7 +1,8 @@
 """The hub ``python -m hub`` runs: useful with no code, through its default namespace.
 
-Clients of ``/`` may ``join`` and ``leave`` rooms and ``publish`` an event to rooms;
-each is acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
+Clients of ``/`` may ``join`` and ``leave`` rooms, ``publish`` an event to rooms and
+``replay`` a room's history; each is acknowledged with ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``.
 """
 
 from __future__ import annotations
@@ -28,16 +29,46 @@ def _rooms(value: Any) -> list[str] | str | None:
     raise ValueError("room must be a room name, a non-empty list of room names, or null")
 
 
+MAX_REPLAY = 10_000
+
+
+def _offset(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError("an offset is a string (from an event or an ack) or null")
+
+
+def _limit(value: Any) -> int:
+    if value is None:
+        return 1000
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_REPLAY:
+        raise ValueError(f"limit must be a whole number from 1 to {MAX_REPLAY}")
+    return value
+
+
 def standalone_hub(**settings: Any) -> Hub:
     hub = Hub(**settings)
     default = hub.namespace("/")
 
     @default.on("join")
-    async def join(session: Session, room: Any = None) -> dict[str, Any]:
+    async def join(session: Session, room: Any = None, *since: Any) -> dict[str, Any]:
         if not _is_room(room):
             return _error("join takes a room name")
+        try:
+            start = _offset(since[0]) if since else None
+        except ValueError as exc:
+            return _error(str(exc))
         await session.enter(room)
-        return {"ok": True, "room": room}
+        if not since:
+            return {"ok": True, "room": room}
+        # Stored events after ``since`` go to this client before any newer one.
+        missed = session.catch_up(room, start, MAX_REPLAY)
+        return {
+            "ok": True,
+            "room": room,
+            "replayed": len(missed.entries),
+            "complete": missed.complete,
+        }
 
     @default.on("leave")
     async def leave(session: Session, room: Any = None) -> dict[str, Any]:
@@ -57,7 +88,22 @@ def standalone_hub(**settings: Any) -> Hub:
             rooms = _rooms(message.get("room"))
         except ValueError as exc:
             return _error(str(exc))
-        recipients = await hub.emit(event, message.get("data"), to=rooms)
-        return {"ok": True, "recipients": recipients}
+        published = hub.publish(event, message.get("data"), to=rooms)
+        return {"ok": True, "recipients": published.recipients, "offset": published.offset}
+
+    @default.on("replay")
+    async def replay(session: Session, request: Any = None) -> dict[str, Any]:
+        if not isinstance(request, dict) or not _is_room(request.get("room")):
+            return _error('replay takes {"room": ..., "since": offset or null, "limit": n}')
+        try:
+            since, limit = _offset(request.get("since")), _limit(request.get("limit"))
+        except ValueError as exc:
+            return _error(str(exc))
+        found = default.replay(request["room"], since, limit)
+        events = [
+            {"offset": entry.offset, "event": entry.event, "args": list(entry.args)}
+            for entry in found.entries
+        ]
+        return {"ok": True, "events": events, "complete": found.complete}
 
     return hub

@@ -48,6 +48,10 @@ class TestClient:
         self.handshake = handshake
         self.auto_pong = auto_pong
         self.sids: dict[str, str] = {}
+        # The data of each namespace's CONNECT reply (sid, and pid with recovery on).
+        self.connect_replies: dict[str, dict[str, Any]] = {}
+        # Every Socket.IO packet received, in order, for tests of ordering on the wire.
+        self.received: list[SioPacket] = []
         self.disconnected: dict[str, bool] = {}
         self.pings = 0
         self.responders: dict[str, Responder] = {}
@@ -88,6 +92,7 @@ class TestClient:
         if reply.type is SioType.CONNECT_ERROR:
             data = reply.data if isinstance(reply.data, dict) else {"message": reply.data}
             raise ConnectRefused(data.get("message", ""), data.get("data"))
+        self.connect_replies[namespace] = reply.data
         self.sids[namespace] = reply.data["sid"]
         return self.sids[namespace]
 
@@ -140,6 +145,7 @@ class TestClient:
                 send.close()
 
     async def _dispatch(self, packet: SioPacket) -> None:
+        self.received.append(packet)
         if packet.type in (SioType.CONNECT, SioType.CONNECT_ERROR):
             waiter = self._connects.pop(packet.namespace, None)
             if waiter is not None:

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hub.core.link import Link
-from hub.core.session import Session
+from hub.core.session import Session, new_sid
 from hub.errors import ConnectRefused, ProtocolError
 from hub.protocol.outgoing import Outgoing
 from hub.protocol.socketio import SioDecoder, SioPacket, SioType
@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     from hub.core.hub import Hub
 
 log = logging.getLogger("hub")
+
+
+def _split_auth(data: Any) -> tuple[Any, str | None, str | None]:
+    """The application's auth, and the recovery pid and offset a client added to it."""
+    if not isinstance(data, dict) or "pid" not in data:
+        return data, None, None
+    auth = {key: value for key, value in data.items() if key not in ("pid", "offset")}
+    pid, offset = data.get("pid"), data.get("offset")
+    return (
+        auth or None,
+        pid if isinstance(pid, str) else None,
+        offset if isinstance(offset, str) else None,
+    )
 
 
 def ack_args(result: Any) -> list[Any]:
@@ -78,10 +91,14 @@ class Client:
             return
         if name in self.sessions:
             raise ProtocolError(f"namespace {name} is already connected")
-        session = Session(namespace, self, packet.data)
+        auth, pid, offset = _split_auth(packet.data)
+        resumed = namespace.resume(pid, offset) if pid is not None else None
+        session = Session(namespace, self, auth, resumed=resumed[0] if resumed else None)
+        if namespace.config.recovery and session.pid is None:
+            session.pid = new_sid()
         if namespace.connect_handler is not None:
             try:
-                await namespace.connect_handler(session, packet.data)
+                await namespace.connect_handler(session, auth)
             except ConnectRefused as refusal:
                 self.hub.counters.errors["connect_refused"] += 1
                 body = {"message": refusal.message}
@@ -94,9 +111,29 @@ class Client:
                 log.exception("connect handler of %s failed", name)
                 self._refuse(name, {"message": "Internal server error"})
                 return
+        # From here to the CONNECT reply nothing awaits, so no broadcast can slip between
+        # the missed events and the live ones.
+        missed = namespace.history.after(resumed[1]) if resumed else None
+        if missed is not None and not missed.complete:
+            # The history moved past the client's offset during the connect handler: a
+            # fresh pid tells the client it was not recovered and must reload its state.
+            session.recovered, session.pid = False, new_sid()
+            self.hub.counters.errors["recovery_gap"] += 1
+            missed = None
         self.sessions[name] = session
         namespace.admit(session)
-        session.send(SioPacket(SioType.CONNECT, name, {"sid": session.sid}))
+        if missed is not None:
+            # As Socket.IO does: missed events first, then the CONNECT reply.
+            rooms = session.rooms | {session.sid}
+            entries = [entry for entry in missed.entries if entry.reaches(rooms)]
+            for entry in entries:
+                self.link.deliver(entry.packet)
+            self.hub.counters.deliveries += len(entries)
+            self.hub.counters.recovered += 1
+        reply: dict[str, Any] = {"sid": session.sid}
+        if session.pid is not None:
+            reply["pid"] = session.pid
+        session.send(SioPacket(SioType.CONNECT, name, reply))
 
     async def _event(self, session: Session, packet: SioPacket) -> None:
         self.hub.counters.events_in += 1

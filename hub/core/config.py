@@ -10,12 +10,14 @@ from typing import Any
 
 import attrs
 import cattrs
-from attrs.validators import gt
+from attrs.validators import ge, gt
 
 from hub.errors import ConfigError
 
 _positive = gt(0.0)
 _positive_int = gt(0)
+_not_negative = ge(0.0)
+_not_negative_int = ge(0)
 
 
 @attrs.frozen
@@ -32,6 +34,13 @@ class HubConfig:
     # How long the request head of a new connection may take to arrive.
     handshake_timeout: float = attrs.field(default=10.0, validator=_positive)
     path: str = attrs.field(default="/socket.io/")
+    # Connection state recovery (Socket.IO's maxDisconnectionDuration), in seconds; 0 is
+    # off. On, broadcasts carry their offset as a trailing argument (see the README).
+    recovery: float = attrs.field(default=0.0, validator=_not_negative)
+    # Broadcast history per namespace: bounded by count, bytes and age; 0 events is off.
+    history_events: int = attrs.field(default=1000, validator=_not_negative_int)
+    history_bytes: int = attrs.field(default=1024 * 1024, validator=_not_negative_int)
+    history_age: float = attrs.field(default=120.0, validator=_positive)
 
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -70,6 +79,10 @@ def strict_converter() -> cattrs.Converter:
 
 
 _converter = strict_converter()
+
+
+# The settings a namespace may override for itself.
+NAMESPACE_SETTINGS = frozenset({"recovery", "history_events", "history_bytes", "history_age"})
 
 
 def make_config(base: HubConfig | None = None, **settings: Any) -> HubConfig:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 
 from hub.core.config import HubConfig, make_config
-from hub.core.namespace import Namespace, Target
+from hub.core.history import new_boot_id
+from hub.core.namespace import Namespace, Published, Target
 from hub.core.stats import Counters, HubStats
 from hub.errors import NotRunning
 from hub.protocol.outgoing import Outgoing
@@ -42,6 +43,8 @@ class Hub:
         self.config = make_config(config, **settings)
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
+        # Part of every history offset, so offsets of another hub never match ours.
+        self.boot_id = new_boot_id()
         self.port: int | None = None
         self.started_at: float | None = None
         self._server: Serving | None = None
@@ -56,13 +59,18 @@ class Hub:
         """Change settings (validated); connections opened afterwards use them."""
         self.config = make_config(self.config, **settings)
 
-    def namespace(self, name: str = "/") -> Namespace:
-        """The namespace called ``name``, created on first use."""
+    def namespace(self, name: str = "/", **settings: Any) -> Namespace:
+        """The namespace called ``name``, created on first use.
+
+        ``settings`` override the hub's ``recovery`` and ``history_*`` for this namespace.
+        """
         if not name.startswith("/") or "," in name:
             raise ValueError(f"namespace must start with '/' and hold no ',': {name!r}")
         found = self.namespaces.get(name)
         if found is None:
             found = self.namespaces[name] = Namespace(self, name)
+        if settings:
+            found.override(**settings)
         return found
 
     def emit_nowait(
@@ -79,8 +87,21 @@ class Hub:
         ``to``: a room, several rooms (each recipient once) or None for the whole
         namespace; a session's sid is a room of its own. ``except_`` takes the same forms.
         """
-        found = self._namespace_for(namespace)
-        return found.broadcast(found.encode(event, args), to, except_, volatile)
+        return self.publish(
+            event, *args, to=to, namespace=namespace, except_=except_, volatile=volatile
+        ).recipients
+
+    def publish(
+        self,
+        event: str,
+        *args: Any,
+        to: Target = None,
+        namespace: str = "/",
+        except_: Target = None,
+        volatile: bool = False,
+    ) -> Published:
+        """``emit_nowait`` that also returns the event's history offset (None if unstored)."""
+        return self._namespace_for(namespace).publish(event, args, to, except_, volatile)
 
     def publish_threadsafe(
         self,
@@ -105,15 +126,22 @@ class Hub:
         if call_soon is None:
             raise NotRunning("the hub is not running")
         try:
-            call_soon(self._deliver_from_thread, found, packet, to, except_, volatile)
+            call_soon(self._deliver_from_thread, found, event, args, packet, to, except_, volatile)
         except RuntimeError:  # the event loop has finished
             raise NotRunning("the hub is not running") from None
 
     def _deliver_from_thread(
-        self, namespace: Namespace, packet: Outgoing, to: Target, except_: Target, volatile: bool
+        self,
+        namespace: Namespace,
+        event: str,
+        args: tuple[Any, ...],
+        packet: Outgoing,
+        to: Target,
+        except_: Target,
+        volatile: bool,
     ) -> None:
         try:
-            namespace.broadcast(packet, to, except_, volatile)
+            namespace.publish(event, args, to, except_, volatile, packet)
         except Exception:
             # Raising here would end the event loop: count and log instead.
             self.counters.errors["threadsafe_publish"] += 1
@@ -149,6 +177,7 @@ class Hub:
             rooms={name: ns.rooms.sizes() for name, ns in self.namespaces.items()},
             events_in=c.events_in,
             deliveries=c.deliveries,
+            recovered=c.recovered,
             dropped=dict(c.dropped),
             disconnects=dict(c.disconnects),
             errors=dict(c.errors),

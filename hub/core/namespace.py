@@ -1,11 +1,17 @@
-"""A namespace: its handlers, its sessions and its rooms, and broadcast within it."""
+"""A namespace: its handlers, sessions and rooms; broadcast, history and recovery in it."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
+
+from hub.core.config import NAMESPACE_SETTINGS, HubConfig, make_config
+from hub.core.history import History, Slice, Stored
+from hub.core.recovery import RECOVERABLE_REASONS, Persisted, Vault
 from hub.core.rooms import Rooms
 from hub.core.session import Session
 from hub.protocol.outgoing import Outgoing
@@ -24,6 +30,18 @@ H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 Target = str | Iterable[str] | None
 
 
+def _room_set(target: Target) -> frozenset[str] | None:
+    if target is None:
+        return None
+    return frozenset((target,) if isinstance(target, str) else target)
+
+
+@attrs.frozen
+class Published:
+    recipients: int
+    offset: str | None  # None: not stored (volatile, or history off)
+
+
 class Namespace:
     def __init__(self, hub: Hub, name: str) -> None:
         self.hub = hub
@@ -33,9 +51,36 @@ class Namespace:
         self.disconnect_handler: DisconnectHandler | None = None
         self.sessions: dict[str, Session] = {}
         self.rooms: Rooms[Session] = Rooms()
+        self.history = History(hub.boot_id)
+        self.vault = Vault()
+        self._overrides: dict[str, Any] = {}
+        self._derived: tuple[HubConfig, HubConfig] | None = None
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
+
+    # Settings
+
+    def override(self, **settings: Any) -> None:
+        """Set this namespace's own recovery and history settings (validated)."""
+        unknown = set(settings) - NAMESPACE_SETTINGS
+        if unknown:
+            raise TypeError(f"not a namespace setting: {', '.join(sorted(unknown))}")
+        make_config(self.hub.config, **self._overrides, **settings)  # validates
+        self._overrides.update(settings)
+        self._derived = None
+
+    @property
+    def config(self) -> HubConfig:
+        """The hub's settings with this namespace's overrides applied."""
+        base = self.hub.config
+        if not self._overrides:
+            return base
+        if self._derived is None or self._derived[0] is not base:
+            self._derived = (base, make_config(base, **self._overrides))
+        return self._derived[1]
+
+    # Handlers
 
     def on(self, event: str) -> Callable[[H], H]:
         """Register ``async def handler(session, *args)``; its return value is the ack."""
@@ -56,9 +101,15 @@ class Namespace:
         self.disconnect_handler = handler
         return handler
 
+    # Sessions
+
     def admit(self, session: Session) -> None:
         session.connected = True
         self.sessions[session.sid] = session
+        for room in session.rooms:
+            self.rooms.add(session, room)
+        if self.config.recovery:
+            session.joined_at = self.history.latest
 
     async def drop(self, session: Session, reason: str) -> None:
         """Remove a session everywhere, then tell the application why it left."""
@@ -66,8 +117,15 @@ class Namespace:
             return
         if session.client.sessions.get(self.name) is session:
             del session.client.sessions[self.name]
-        for room in session.forget_rooms():
+        rooms = session.forget_rooms()
+        for room in rooms:
             self.rooms.discard(session, room)
+        window = self.config.recovery
+        if window and session.pid is not None and reason in RECOVERABLE_REASONS:
+            kept = Persisted(
+                session.sid, session.pid, frozenset(rooms), session.data, session.joined_at, _now()
+            )
+            self.vault.keep(kept, _now(), window)
         self.hub.counters.disconnects[reason] += 1
         if self.disconnect_handler is not None:
             try:
@@ -75,6 +133,25 @@ class Namespace:
             except Exception:
                 self.hub.counters.errors["handler"] += 1
                 log.exception("disconnect handler of %s failed", self.name)
+
+    def resume(self, pid: str, offset: str | None) -> tuple[Persisted, str | None] | None:
+        """The persisted session ``pid`` and the offset it resumes after, if both exist.
+
+        A client that never got a tagged event sends no offset: it resumes from where
+        its session joined (None, when recovery was switched on later: from the oldest).
+        """
+        window = self.config.recovery
+        if not window:
+            return None
+        persisted = self.vault.take(pid, _now(), window)
+        if persisted is None:
+            return None
+        start = offset if offset is not None else persisted.joined_at
+        if not self.history.after(start, limit=0).complete:
+            return None
+        return persisted, start
+
+    # Addressing
 
     def members(self, name: str) -> Iterable[Session]:
         """The members of a room; a session's sid names a room holding just that session."""
@@ -100,9 +177,54 @@ class Namespace:
         excluded = self.union([except_] if isinstance(except_, str) else except_)
         return [session for session in found if session not in excluded]
 
+    # Broadcast
+
     def encode(self, event: str, args: tuple[Any, ...]) -> Outgoing:
         """An event of this namespace, encoded once for all its recipients."""
         return Outgoing(SioPacket(SioType.EVENT, self.name, [event, *args]))
+
+    def publish(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        to: Target = None,
+        except_: Target = None,
+        volatile: bool = False,
+        packet: Outgoing | None = None,
+    ) -> Published:
+        """Store (unless volatile) and broadcast an event.
+
+        ``packet`` is the event already encoded without an offset, when it was encoded
+        elsewhere; with recovery on, the stored event is encoded again with its offset.
+        """
+        config = self.config
+        if volatile or not config.history_events:
+            packet = packet or self.encode(event, args)
+            return Published(self.broadcast(packet, to, except_, volatile), None)
+        seq, offset = self.history.next_offset()
+        if config.recovery:
+            packet = self.encode(event, (*args, offset))  # Socket.IO's trailing offset
+        else:
+            packet = packet or self.encode(event, args)
+        size = len(packet.text) + sum(map(len, packet.attachments))
+        entry = Stored(
+            seq,
+            offset,
+            event,
+            args,
+            _room_set(to),
+            _room_set(except_) or frozenset(),
+            packet,
+            size,
+            _now(),
+        )
+        self.history.append(
+            entry,
+            max_events=config.history_events,
+            max_bytes=config.history_bytes,
+            max_age=config.history_age,
+        )
+        return Published(self.broadcast(packet, to, except_, volatile), offset)
 
     def broadcast(
         self, packet: Outgoing, to: Target = None, except_: Target = None, volatile: bool = False
@@ -114,3 +236,23 @@ class Namespace:
             count += 1
         self.hub.counters.deliveries += count
         return count
+
+    def replay(self, room: str, since: str | None, limit: int | None = None) -> Slice:
+        """Stored events that reached ``room`` after offset ``since`` (oldest first).
+
+        ``complete`` is False when the history no longer reaches back to ``since``.
+        """
+        config = self.config
+        self.history.trim(
+            _now(),
+            max_events=config.history_events,
+            max_bytes=config.history_bytes,
+            max_age=config.history_age,
+        )
+        found = self.history.after(since)
+        entries = [entry for entry in found.entries if entry.reaches((room,))]
+        return Slice(entries[:limit] if limit is not None else entries, found.complete)
+
+
+def _now() -> float:
+    return time.monotonic()

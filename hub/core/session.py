@@ -15,7 +15,9 @@ from hub.protocol.socketio import SioPacket, SioType
 
 if TYPE_CHECKING:
     from hub.core.client import Client
+    from hub.core.history import Slice
     from hub.core.namespace import Namespace
+    from hub.core.recovery import Persisted
 
 
 def new_sid() -> str:
@@ -33,16 +35,29 @@ class _AckWaiter:
 class Session:
     """One connected namespace of one client: its id, auth, rooms and pending acks."""
 
-    def __init__(self, namespace: Namespace, client: Client, auth: dict[str, Any] | None) -> None:
-        self.sid = new_sid()
+    def __init__(
+        self,
+        namespace: Namespace,
+        client: Client,
+        auth: dict[str, Any] | None,
+        *,
+        resumed: Persisted | None = None,
+    ) -> None:
+        self.sid = resumed.sid if resumed else new_sid()
+        # The private id a client presents to resume this session (recovery on only).
+        self.pid: str | None = resumed.pid if resumed else None
+        # True when this session resumed an earlier one: same sid, rooms and data.
+        self.recovered = resumed is not None
+        # History offset when the session connected (recovery resumes from here).
+        self.joined_at: str | None = None
         self.namespace = namespace
         self.client = client
         # The connection this session writes to (the client's, kept here for the hot path).
         self.link: Link = client.link
         self.auth = auth
-        self.data: dict[str, Any] = {}
+        self.data: dict[str, Any] = dict(resumed.data) if resumed else {}
         self.connected = False
-        self._rooms: set[str] = set()
+        self._rooms: set[str] = set(resumed.rooms) if resumed else set()
         self._acks: dict[int, _AckWaiter] = {}
         self._ack_ids = itertools.count()
 
@@ -58,6 +73,15 @@ class Session:
         self.namespace.rooms.add(self, room)
         self._rooms.add(room)
         await anyio.lowlevel.checkpoint()
+
+    def catch_up(self, room: str, since: str | None, limit: int | None = None) -> Slice:
+        """Send this session the stored events of ``room`` after offset ``since``."""
+        self._require_connected()
+        missed = self.namespace.replay(room, since, limit)
+        for entry in missed.entries:
+            self.link.deliver(entry.packet)
+        self.namespace.hub.counters.deliveries += len(missed.entries)
+        return missed
 
     async def leave(self, room: str) -> None:
         self.namespace.rooms.discard(self, room)

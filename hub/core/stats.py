@@ -14,6 +14,7 @@ class HubStats:
     rooms: dict[str, dict[str, int]]
     events_in: int
     deliveries: int
+    recovered: int
     dropped: dict[str, int]
     disconnects: dict[str, int]
     errors: dict[str, int]
@@ -26,6 +27,7 @@ class Counters:
     connections: int = 0
     events_in: int = 0
     deliveries: int = 0
+    recovered: int = 0
     dropped: Counter[str] = attrs.field(factory=Counter)
     disconnects: Counter[str] = attrs.field(factory=Counter)
     errors: Counter[str] = attrs.field(factory=Counter)
