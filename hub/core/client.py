@@ -24,16 +24,19 @@ log = logging.getLogger("hub")
 
 
 def _split_auth(data: Any) -> tuple[Any, str | None, str | None]:
-    """The application's auth, and the recovery pid and offset a client added to it."""
+    """The application's auth, and the recovery pid and offset a client added to it.
+
+    No pid means no recovery. A client that never got a stored event sends no offset
+    (resumed from where its session joined); any other non-string offset is malformed,
+    and then nothing is resumed.
+    """
     if not isinstance(data, dict) or "pid" not in data:
         return data, None, None
     auth = {key: value for key, value in data.items() if key not in ("pid", "offset")}
     pid, offset = data.get("pid"), data.get("offset")
-    return (
-        auth or None,
-        pid if isinstance(pid, str) else None,
-        offset if isinstance(offset, str) else None,
-    )
+    if not isinstance(pid, str) or not isinstance(offset, str | None):
+        pid = offset = None
+    return auth or None, pid, offset
 
 
 def ack_args(result: Any) -> list[Any]:

@@ -91,8 +91,13 @@ class Session:
     async def emit(self, event: str, *args: Any, volatile: bool = False) -> None:
         """Send an event to this session alone."""
         self._require_connected()
-        self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args]), volatile)
-        self.namespace.hub.counters.deliveries += 1
+        if self.namespace.config.recovery:
+            # As Socket.IO does with recovery on: stored and tagged like a broadcast to
+            # this session's own room, so the client's last offset stays one of ours.
+            self.namespace.publish(event, args, to=self.sid, volatile=volatile)
+        else:
+            self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args]), volatile)
+            self.namespace.hub.counters.deliveries += 1
         await anyio.lowlevel.checkpoint()
 
     async def call(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
