@@ -44,7 +44,8 @@ def liveness(pid: int, recorded_start: str | None) -> Liveness:
     except ProcessLookupError:
         return Liveness.DEAD
     except PermissionError:
-        pass  # it exists, under another user
+        # It exists, under another user: go on to tell whether it is the same process.
+        ...
     fields = _stat_fields(pid)
     if fields and fields[0] in ("Z", "X"):
         return Liveness.DEAD  # exited, not yet reaped by its parent

@@ -255,8 +255,8 @@ class WebSocketTransport:
                 if not data:
                     return
                 ws.receive_data(data)
-                for _ in ws.events():
-                    pass  # a close reply moves the state to CLOSED
+                # Reading the events is what applies a close reply (state -> CLOSED).
+                list(ws.events())
 
 
 def _join(last: TextMessage | BytesMessage, parts: list[str | bytes | bytearray]) -> str | bytes:

@@ -87,6 +87,20 @@ async def gone(hub: Hub) -> None:
     await wait_until(lambda: hub.stats().sessions.get("/", 0) == 0)
 
 
+async def cut_after_one_event(hub: Hub, wire: Wire, port: int) -> tuple[dict[str, Any], str]:
+    """Connect, join room "r", receive one tagged event, then cut the connection.
+
+    Returns the CONNECT reply (sid, pid) and the offset of that event.
+    """
+    client, first = await wire.connected(port)
+    await join(client, "r")
+    await hub.emit("tick", {"n": 1}, to="r")
+    offset = event_of(await client.receive())[-1]
+    await client.abort()
+    await gone(hub)
+    return first, str(offset)
+
+
 async def test_connect_reply_holds_sid_and_pid(start_hub: StartHub, wire: Wire) -> None:
     """With recovery on, the CONNECT reply is exactly ``40{"sid":..., "pid":...}``."""
     hub, _ = recovery_hub(recovery=120)
@@ -142,12 +156,7 @@ async def test_resume_replays_missed_events_before_the_connect_reply(
     """``40{"pid","offset"}`` gets the missed events in order, then the same sid and pid."""
     hub, _ = recovery_hub(recovery=120)
     _, port = await start_hub(hub)
-    client, first = await wire.connected(port)
-    await join(client, "r")
-    await hub.emit("tick", {"n": 1}, to="r")
-    offset = event_of(await client.receive())[-1]
-    await client.abort()
-    await gone(hub)
+    first, offset = await cut_after_one_event(hub, wire, port)
     await hub.emit("tick", {"n": 2}, to="r")
     await hub.emit("tick", {"n": 3})
     await hub.emit("elsewhere", {"n": 4}, to="other-room")
@@ -175,12 +184,7 @@ async def test_binary_broadcast_is_replayed_with_its_attachment(
     """A missed broadcast holding bytes comes back as ``451-[...,offset]`` plus its frame."""
     hub, _ = recovery_hub(recovery=120)
     _, port = await start_hub(hub)
-    client, first = await wire.connected(port)
-    await join(client, "r")
-    await hub.emit("tick", {"n": 1}, to="r")
-    offset = event_of(await client.receive())[-1]
-    await client.abort()
-    await gone(hub)
+    first, offset = await cut_after_one_event(hub, wire, port)
     await hub.emit("blob", {"data": b"\x00\x01\xff"}, to="r")
 
     again = await wire.open(port)
@@ -223,12 +227,7 @@ async def test_a_pid_resumes_once(start_hub: StartHub, wire: Wire) -> None:
     """A second CONNECT with an already-resumed pid gets a fresh session with a new pid."""
     hub, _ = recovery_hub(recovery=120)
     _, port = await start_hub(hub)
-    client, first = await wire.connected(port)
-    await join(client, "r")
-    await hub.emit("tick", {"n": 1}, to="r")
-    offset = event_of(await client.receive())[-1]
-    await client.abort()
-    await gone(hub)
+    first, offset = await cut_after_one_event(hub, wire, port)
     resume = {"pid": first["pid"], "offset": offset}
     again, second = await wire.connected(port, resume)
     assert second == first, render(again.trace)
@@ -285,12 +284,7 @@ async def test_resume_after_the_window_is_refused(
     """Past ``recovery`` seconds the pid resumes nothing: a fresh session, no missed events."""
     hub, _ = recovery_hub(recovery=window)
     _, port = await start_hub(hub)
-    client, first = await wire.connected(port)
-    await join(client, "r")
-    await hub.emit("tick", {"n": 1}, to="r")
-    offset = event_of(await client.receive())[-1]
-    await client.abort()
-    await gone(hub)
+    first, offset = await cut_after_one_event(hub, wire, port)
     await hub.emit("tick", {"n": 2}, to="r")
     await trio.sleep(window + 0.3)
     again, second = await wire.connected(port, {"pid": first["pid"], "offset": offset})
