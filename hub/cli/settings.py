@@ -148,13 +148,20 @@ def _fail(key: str, value: Any, origin: str, problem: str) -> ConfigError:
     return ConfigError(f"invalid setting {key} = {value!r} (from {origin}): {problem}")
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _from_text(key: str, text: str) -> Any:
-    """A number from an environment variable or flag, where the setting wants one."""
+    """A typed value from an environment variable or flag, where the setting wants one."""
     name = key.removeprefix("hub.")
     if key.startswith("hub."):
         kind: type = type(attrs.fields_dict(HubConfig)[name].default)
     else:
         kind = type(attrs.fields_dict(Settings)[name].default)
+    if kind is tuple:  # a list: comma-separated
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if kind is bool:
+        return _BOOLEANS.get(text.strip().lower(), text)
     for parse in {int: (int, float), float: (float,)}.get(kind, ()):
         try:
             return parse(text)

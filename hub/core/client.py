@@ -56,6 +56,12 @@ class Client:
         self.sessions: dict[str, Session] = {}
         self._decoder = SioDecoder()
 
+    def rebind(self, link: Link) -> None:
+        """Deliver through ``link`` from now on (the transport was upgraded)."""
+        self.link = link
+        for session in self.sessions.values():
+            session.link = link
+
     async def receive(self, payload: str | bytes) -> None:
         """One Engine.IO MESSAGE payload; raises ``ProtocolError`` on malformed input."""
         packet = self._decoder.feed(payload)

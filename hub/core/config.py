@@ -41,6 +41,14 @@ class HubConfig:
     history_events: int = attrs.field(default=1000, validator=_not_negative_int)
     history_bytes: int = attrs.field(default=1024 * 1024, validator=_not_negative_int)
     history_age: float = attrs.field(default=120.0, validator=_positive)
+    # How long an HTTP keep-alive connection may sit idle between requests.
+    keepalive_timeout: float = attrs.field(default=60.0, validator=_positive)
+    # Origins whose browser pages may use long-polling and the HTTP API ("*": any);
+    # empty sends no CORS headers, so only same-origin pages can.
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+    # Keys the HTTP API accepts as "Authorization: Bearer <key>"; none turns the API off.
+    api_keys: tuple[str, ...] = ()
 
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -63,6 +71,18 @@ def _string(value: Any, kind: type) -> str:
     return value
 
 
+def _boolean(value: Any, kind: type) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _strings(value: Any, kind: type) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of strings, got {value!r}")
+    return tuple(_string(item, str) for item in value)
+
+
 def _describe(exc: BaseException, kind: type | None) -> str:
     if isinstance(exc, ValueError | TypeError) and str(exc):
         return str(exc)
@@ -75,6 +95,8 @@ def strict_converter() -> cattrs.Converter:
     converter.register_structure_hook(int, _number)
     converter.register_structure_hook(float, _number)
     converter.register_structure_hook(str, _string)
+    converter.register_structure_hook(bool, _boolean)
+    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _strings)
     return converter
 
 

@@ -1,13 +1,17 @@
-"""Engine.IO v4 packets as carried by a WebSocket: one packet per message.
+"""Engine.IO v4 packets, as a WebSocket carries them and as a long-polling payload does.
 
-Text messages are ``<type digit><data>``; a binary message is a MESSAGE packet whose data
-is the raw bytes (v4 dropped the binary type prefix). The open packet's JSON tells the
-client its sid, the heartbeat timing and the largest payload the server accepts.
+WebSocket: one packet per message. Text messages are ``<type digit><data>``; a binary
+message is a MESSAGE packet whose data is the raw bytes (v4 dropped the binary type
+prefix). Long-polling: the packets of a request or response body joined by the record
+separator ``\x1e``, a binary one written as ``b<base64>``. The open packet's JSON tells
+the client its sid, its upgrades, the heartbeat timing and the largest payload accepted.
 """
 
 from __future__ import annotations
 
+import binascii
 import enum
+from base64 import b64decode
 
 import attrs
 import orjson
@@ -46,6 +50,28 @@ def decode_eio(message: str | bytes) -> EioPacket:
     if packet_type is None:
         raise ProtocolError(f"unknown engine.io packet type {message[0]!r}")
     return EioPacket(packet_type, message[1:])
+
+
+RECORD_SEPARATOR = "\x1e"
+
+
+def decode_payload(body: bytes) -> list[EioPacket]:
+    """A long-polling request body to its packets; ``ProtocolError`` if malformed."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("polling payload is not UTF-8") from None
+    packets = []
+    for part in text.split(RECORD_SEPARATOR):
+        if part.startswith("b"):
+            try:
+                data = b64decode(part[1:], validate=True)
+            except (binascii.Error, ValueError):
+                raise ProtocolError("bad base64 in a binary polling packet") from None
+            packets.append(EioPacket(EioType.MESSAGE, data))
+        else:
+            packets.append(decode_eio(part))
+    return packets
 
 
 def encode_eio(packet: EioPacket) -> str | bytes:

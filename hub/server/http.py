@@ -1,108 +1,133 @@
-"""Request heads, sans-IO: parse with h11, decide where a request goes, build replies."""
+"""HTTP requests and replies as plain values, sans-IO: what every route takes and returns.
+
+The connection (``hub.server.connection``) parses with h11 and turns each request into a
+``Request``; routes answer with a ``Response``; nothing here does I/O.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import attrs
-import h11
 import orjson
 from wsproto.utilities import generate_accept_token
 
-from hub.errors import ProtocolError
+from hub.core.config import HubConfig
 
+# Request line plus headers; a longer head gets 431.
 MAX_HEAD_BYTES = 16 * 1024
 
 
 @attrs.frozen
-class RequestHead:
+class Request:
     method: str
     path: str
     query: dict[str, str]
+    # Lower-case names; a repeated header keeps its last value.
     headers: dict[str, str]
+    body: bytes = b""
+    remote: str = "?"
+
+    @property
+    def wants_websocket(self) -> bool:
+        return self.headers.get("upgrade", "").lower() == "websocket"
 
 
-def head_end(buffer: bytes) -> int:
-    """Where the request head in ``buffer`` ends, or -1 while it is incomplete."""
-    end = buffer.find(b"\r\n\r\n")
-    return end if end == -1 else end + 4
+@attrs.frozen
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    # Close the connection after this reply (its request was not read to the end, or
+    # the peer misbehaved).
+    close: bool = False
+
+    def with_headers(self, extra: list[tuple[str, str]]) -> Response:
+        return attrs.evolve(self, headers=self.headers + tuple(extra)) if extra else self
 
 
-def parse_head(raw: bytes) -> RequestHead:
-    """The request line and headers of ``raw``; ``ProtocolError`` if it is not HTTP/1.1."""
-    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-    try:
-        conn.receive_data(raw)
-        event = conn.next_event()
-    except h11.RemoteProtocolError as exc:
-        raise ProtocolError(f"bad HTTP request: {exc}") from None
-    if not isinstance(event, h11.Request):
-        raise ProtocolError("incomplete HTTP request head")
-    target = urlsplit(event.target.decode("latin-1"))
-    query = {key: values[0] for key, values in parse_qs(target.query).items()}
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in event.headers}
-    return RequestHead(event.method.decode("latin-1"), target.path, query, headers)
+def json_response(status: int, body: Any, *, close: bool = False) -> Response:
+    return Response(status, orjson.dumps(body), close=close)
+
+
+def error_response(status: int, error: str, message: str, *, close: bool = False) -> Response:
+    """A 4xx/5xx whose JSON body names the kind of error and says what is wrong."""
+    return json_response(status, {"error": error, "message": message}, close=close)
+
+
+def engineio_error(code: int, message: str, *, close: bool = False) -> Response:
+    """A 400 with Engine.IO's own error body, as its reference server sends it."""
+    return json_response(400, {"code": code, "message": message}, close=close)
+
+
+def text_response(body: bytes, content_type: str = "text/plain; charset=UTF-8") -> Response:
+    return Response(200, body, content_type)
 
 
 # Engine.IO's error codes and messages, as its reference server sends them.
 UNKNOWN_TRANSPORT = (0, "Transport unknown")
 UNKNOWN_SID = (1, "Session ID unknown")
+BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
 BAD_REQUEST = (3, "Bad request")
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
 
-def websocket_refusal(head: RequestHead, path: str) -> tuple[int, str] | None:
-    """Why this request may not open an Engine.IO WebSocket, or None if it may."""
-    if head.path.rstrip("/") != path.rstrip("/"):
-        return BAD_REQUEST[0], f"Unknown path {head.path!r}; Engine.IO is served at {path!r}"
-    if head.query.get("EIO") != "4":
+def engineio_refusal(request: Request, path: str) -> tuple[int, str] | None:
+    """Why ``request`` to the Engine.IO path is refused, or None if it may go on."""
+    if request.query.get("EIO") != "4":
         return UNSUPPORTED_PROTOCOL_VERSION
-    transport = head.query.get("transport")
-    if transport != "websocket":
+    transport = request.query.get("transport")
+    if transport not in ("polling", "websocket"):
         return UNKNOWN_TRANSPORT
-    if "sid" in head.query:
-        return UNKNOWN_SID
-    if head.method != "GET" or head.headers.get("upgrade", "").lower() != "websocket":
-        return BAD_REQUEST[0], "Bad request: expected a WebSocket upgrade"
-    if head.headers.get("sec-websocket-version") != "13" or not head.headers.get(
-        "sec-websocket-key"
-    ):
-        return BAD_REQUEST[0], "Bad request: WebSocket version 13 with a key is required"
+    if transport == "websocket":
+        if not request.wants_websocket or request.method != "GET":
+            return BAD_REQUEST[0], "Bad request: expected a WebSocket upgrade"
+        if request.headers.get("sec-websocket-version") != "13" or not request.headers.get(
+            "sec-websocket-key"
+        ):
+            return BAD_REQUEST[0], "Bad request: WebSocket version 13 with a key is required"
+    elif request.method not in ("GET", "POST"):
+        return BAD_HANDSHAKE_METHOD if "sid" not in request.query else BAD_REQUEST
+    elif request.method == "POST" and "sid" not in request.query:
+        return BAD_HANDSHAKE_METHOD
     return None
 
 
-def websocket_accept(head: RequestHead) -> bytes:
-    """The 101 response that completes the WebSocket opening handshake (RFC 6455 4.2.2)."""
-    key = head.headers["sec-websocket-key"].encode("latin-1")
-    headers = [
+def is_engineio_path(request_path: str, path: str) -> bool:
+    return request_path.rstrip("/") == path.rstrip("/")
+
+
+def websocket_accept_headers(request: Request) -> list[tuple[str, str]]:
+    """The 101 reply's headers that complete the WebSocket opening (RFC 6455 4.2.2)."""
+    key = request.headers["sec-websocket-key"].encode("latin-1")
+    return [
         ("Upgrade", "websocket"),
         ("Connection", "Upgrade"),
         ("Sec-WebSocket-Accept", generate_accept_token(key).decode()),
     ]
-    answerer = _answerer(b"Connection: Upgrade\r\nUpgrade: websocket\r\n")
-    return answerer.send(h11.InformationalResponse(status_code=101, headers=headers))
 
 
-def error_response(status: int, body: dict[str, object]) -> bytes:
-    """A complete ``Connection: close`` response with a JSON body."""
-    payload = orjson.dumps(body)
-    conn = _answerer()
-    headers = [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(payload))),
-        ("Connection", "close"),
-    ]
-    return (
-        conn.send(h11.Response(status_code=status, headers=headers))
-        + conn.send(h11.Data(data=payload))
-        + conn.send(h11.EndOfMessage())
-    )
+def cors_headers(config: HubConfig, request: Request) -> list[tuple[str, str]]:
+    """CORS headers for a reply to ``request``: none unless its origin is allowed."""
+    origin = request.headers.get("origin")
+    allowed = config.cors_origins
+    if origin is None or not allowed or (origin not in allowed and "*" not in allowed):
+        return []
+    headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    if config.cors_credentials:
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    return headers
 
 
-def _answerer(extra_headers: bytes = b"") -> h11.Connection:
-    """An h11 server connection ready to serialize one response."""
-    conn = h11.Connection(h11.SERVER)
-    # h11 answers only after it has seen a request; feed it a minimal one.
-    conn.receive_data(b"GET / HTTP/1.1\r\nHost: hub\r\n" + extra_headers + b"\r\n")
-    conn.next_event()
-    return conn
+def preflight(config: HubConfig, request: Request) -> Response:
+    """The reply to a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``)."""
+    headers = cors_headers(config, request)
+    if not headers:
+        return error_response(403, "cors", "origin not allowed", close=False)
+    headers.append(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+    asked = request.headers.get("access-control-request-headers")
+    if asked:
+        headers.append(("Access-Control-Allow-Headers", asked))
+    headers.append(("Access-Control-Max-Age", "86400"))
+    return Response(204, b"", "text/plain", tuple(headers))

@@ -1,4 +1,4 @@
-"""The server: listening sockets, each request head routed, and the live connections.
+"""The server: listening sockets, each request routed, and the live connections.
 
 Accept loops run in their own cancel scope and connections in an outer nursery, so a
 graceful shutdown can stop accepting, tell every client, and let them drain.
@@ -14,15 +14,18 @@ from functools import partial
 import trio
 
 from hub.core.hub import Hub
-from hub.errors import ProtocolError
+from hub.server import api, engine
+from hub.server.connection import HttpConnection, RequestError
+from hub.server.engine import websocket_refusal
 from hub.server.http import (
-    MAX_HEAD_BYTES,
-    error_response,
-    head_end,
-    parse_head,
-    websocket_accept,
-    websocket_refusal,
+    Request,
+    Response,
+    cors_headers,
+    is_engineio_path,
+    preflight,
+    websocket_accept_headers,
 )
+from hub.transport.polling import PollingTransport
 from hub.transport.websocket import WebSocketTransport
 
 log = logging.getLogger("hub")
@@ -51,6 +54,9 @@ class Server:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.transports: set[WebSocketTransport] = set()
+        # Long-polling sessions by sid: they outlive the requests that carry them.
+        self.polling: dict[str, PollingTransport] = {}
+        self.http: set[HttpConnection] = set()
         self.closing = False
         self._accepting = trio.CancelScope()
         self._connections: trio.Nursery | None = None
@@ -75,13 +81,27 @@ class Server:
             self.hub.detach(self)
             self._finished.set()
 
+    def open_polling(self, polling: PollingTransport) -> None:
+        assert self._connections is not None
+        self.polling[polling.sid] = polling
+        self._connections.start_soon(polling.run)
+
+    def forget_polling(self, polling: PollingTransport) -> None:
+        self.polling.pop(polling.sid, None)
+
     async def shutdown(self, grace: float) -> None:
         """Stop accepting, close every connection as a server shutdown, wait, then force."""
         self.closing = True
         self._accepting.cancel()
         log.info("shutting down: %d connections, grace %.1f s", len(self.transports), grace)
-        for transport in list(self.transports):
+        live: list[WebSocketTransport | PollingTransport] = [
+            *self.transports,
+            *self.polling.values(),
+        ]
+        for transport in live:
             transport.close(SHUTDOWN_REASON)
+        for http in list(self.http):
+            http.stop_if_idle()
         with trio.move_on_after(grace):
             await self._finished.wait()
         if self._connections is not None and not self._finished.is_set():
@@ -92,28 +112,25 @@ class Server:
         await self._finished.wait()
 
 
-async def read_head(stream: trio.SocketStream) -> tuple[bytes, bytes] | None:
-    """The request head and any bytes after it, or None if no complete head comes."""
-    buffer = b""
-    while (end := head_end(buffer)) == -1:
-        if len(buffer) > MAX_HEAD_BYTES:
-            return None
-        chunk = await stream.receive_some(MAX_HEAD_BYTES)
-        if not chunk:
-            return None
-        buffer += chunk
-    return buffer[:end], buffer[end:]
-
-
 async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
     hub = server.hub
+    remote = _remote(stream)
     try:
-        upgrade = await route(hub, stream)
-        if upgrade is None or server.closing:
+        opening = await serve_http(server, stream, remote)
+        if opening is None or server.closing:
             return
-        transport = WebSocketTransport(hub, stream, _remote(stream))
-        transport.open(*upgrade)
-        del upgrade  # not kept alive for the connection's lifetime
+        request, accept, early_data = opening
+        del opening  # the opening is not kept alive for the connection's lifetime
+        transport = WebSocketTransport(hub, stream, remote)
+        sid = request.query.get("sid")
+        if sid is None:
+            transport.open(accept, early_data)
+        else:
+            polling = server.polling.get(sid)
+            if polling is None or not await transport.upgrade(polling, accept, early_data):
+                return
+            del polling
+        del request, accept, early_data
         server.transports.add(transport)
         try:
             await transport.run()
@@ -124,40 +141,54 @@ async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
     except Exception:
         # A bug met by one connection ends that connection, never the listener.
         hub.counters.errors["internal"] += 1
-        log.exception("connection from %s failed", _remote(stream))
+        log.exception("connection from %s failed", remote)
     finally:
         await trio.aclose_forcefully(stream)
 
 
-async def route(hub: Hub, stream: trio.SocketStream) -> tuple[bytes, bytes] | None:
-    """Read and check the request; the 101 reply and early bytes, or None once refused."""
-    found = None
-    with trio.move_on_after(hub.config.handshake_timeout):
-        found = await read_head(stream)
-    if found is None:
-        hub.counters.errors["bad_request_head"] += 1
-        await _reply(stream, 400, {"code": 3, "message": "Bad request: no complete head"})
-        return None
-    raw, early_data = found
+async def serve_http(
+    server: Server, stream: trio.SocketStream, remote: str
+) -> tuple[Request, bytes, bytes] | None:
+    """Answer HTTP requests until the connection closes or asks to become a WebSocket.
+
+    Returns the accepted WebSocket opening: its request, the 101 reply and the bytes
+    that followed it.
+    """
+    http = HttpConnection(stream, server.hub.config, remote)
+    server.http.add(http)
     try:
-        head = parse_head(raw)
-    except ProtocolError as error:
-        hub.counters.errors["bad_request_head"] += 1
-        log.info("remote=%s %s", _remote(stream), error)
-        await _reply(stream, 400, {"code": 3, "message": error.reason})
-        return None
-    refusal = websocket_refusal(head, hub.config.path)
-    if refusal is not None:
-        hub.counters.errors["bad_request"] += 1
-        log.info("remote=%s refused %s %s: %s", _remote(stream), head.method, head.path, refusal[1])
-        await _reply(stream, 400, {"code": refusal[0], "message": refusal[1]})
-        return None
-    return websocket_accept(head), early_data
+        while True:
+            config = server.hub.config
+            try:
+                request = await http.next_request(config.max_payload)
+            except RequestError as error:
+                server.hub.counters.errors[error.kind] += 1
+                log.info("remote=%s bad request: %s", remote, error.response.body.decode())
+                await http.send(error.response)
+                return None
+            if request is None:
+                return None
+            if request.wants_websocket:
+                refusal = websocket_refusal(server, request)
+                if refusal is None:
+                    return (request, *http.switch_protocol(websocket_accept_headers(request)))
+                response = refusal
+            else:
+                response = await route(server, request)
+            response = response.with_headers(cors_headers(config, request))
+            if not await http.send(response) or response.close or server.closing:
+                return None
+    finally:
+        server.http.discard(http)
 
 
-async def _reply(stream: trio.SocketStream, status: int, body: dict[str, object]) -> None:
-    with trio.move_on_after(1):
-        await stream.send_all(error_response(status, body))
+async def route(server: Server, request: Request) -> Response:
+    config = server.hub.config
+    if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+        return preflight(config, request)
+    if is_engineio_path(request.path, config.path):
+        return await engine.handle(server, request)
+    return await api.handle(server, request)
 
 
 def _remote(stream: trio.SocketStream) -> str:

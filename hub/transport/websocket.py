@@ -25,12 +25,15 @@ from hub.errors import ProtocolError
 from hub.protocol.engineio import EioType, decode_eio, encode_open
 from hub.protocol.heartbeat import Heartbeat, HeartbeatAction
 from hub.protocol.outgoing import Outgoing, control_frame
+from hub.transport.polling import PollingTransport
 from hub.transport.wire import Wire
 
 log = logging.getLogger("hub")
 
 PING_FRAME = control_frame("2")
 RECEIVE_SIZE = 65536
+# How long a client has from the WebSocket opening to the upgrade packet.
+UPGRADE_TIMEOUT = 10.0
 # WebSocket close codes (RFC 6455 7.4.1) for the reasons the server ends a connection.
 CLOSE_CODES = {"server shutting down": 1001, "parse error": 1002, "payload too large": 1009}
 # Reasons worth a log line (the others are ordinary comings and goings).
@@ -118,6 +121,61 @@ class WebSocketTransport:
         now = trio.current_time()
         self.heartbeat.start(now)
         self._connect_deadline = now + config.connect_timeout
+
+    async def upgrade(self, polling: PollingTransport, accept: bytes, early_data: bytes) -> bool:
+        """Answer the upgrade, probe, then take over ``polling``'s session.
+
+        The client sends ``2probe`` (answered ``3probe``), pauses polling, then sends the
+        upgrade packet ``5``. False when it does not within ``UPGRADE_TIMEOUT``, or sends
+        anything else; the polling session then goes on as before.
+        """
+        self.wire.write_nowait(accept)
+        upgraded = False
+        with trio.move_on_after(UPGRADE_TIMEOUT):
+            upgraded = await self._probe(polling, early_data)
+        if upgraded:
+            self._adopt(polling)
+            return True
+        polling.cancel_upgrade()
+        self.hub.counters.errors["upgrade_failed"] += 1
+        log.info("conn=%s remote=%s upgrade failed", polling.sid, self.remote)
+        return False
+
+    async def _probe(self, polling: PollingTransport, data: bytes) -> bool:
+        ws = self._ws
+        probed = False
+        while True:
+            if data:
+                ws.receive_data(data)
+            # Frames after the upgrade packet stay in wsproto for the receive task.
+            for event in ws.events():
+                if not isinstance(event, TextMessage) or not event.message_finished:
+                    return False
+                if event.data == "2probe" and not probed:
+                    self.wire.write_nowait(control_frame("3probe"))
+                    polling.begin_upgrade()
+                    probed = True
+                elif event.data == "5" and probed:
+                    return polling.close_reason is None
+                else:
+                    return False
+            try:
+                data = await self.wire.stream.receive_some(RECEIVE_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return False
+            if not data:
+                return False
+
+    def _adopt(self, polling: PollingTransport) -> None:
+        """Become the transport of ``polling``'s session, its buffered packets first."""
+        self.sid = polling.sid
+        self.client = polling.client
+        self.heartbeat = polling.heartbeat
+        self._connect_deadline = polling.connect_deadline
+        for packet in polling.hand_over():
+            if not self.wire.write_nowait(packet.ws):
+                self.close("slow consumer")
+        self.client.rebind(self)
 
     async def run(self) -> None:
         """Serve the connection until it ends, then tear it down."""

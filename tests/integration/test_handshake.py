@@ -71,7 +71,7 @@ async def test_garbage_request_head_gets_400(start_hub: StartHub) -> None:
     hub, port = await start_hub()
     status, body, _ = await raw_http(port, b"\x16\x03\x01 hello\r\n\r\n")
     assert status == 400
-    assert body["code"] == 3
+    assert body["error"] == "bad_request"
     assert hub.stats().errors["bad_request_head"] == 1
 
 
