@@ -2,7 +2,9 @@
 
 Clients of ``/`` may ``join`` and ``leave`` rooms, ``publish`` an event to rooms and
 ``replay`` a room's history; each is acknowledged with ``{"ok": true, ...}`` or
-``{"ok": false, "error": "..."}``.
+``{"ok": false, "error": "..."}``. A client may name its user with ``auth={"user": id}``,
+taken on its word (there is no authentication yet), so ``POST /api/users/{id}/emit``
+reaches it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from hub.core.hub import Hub
 from hub.core.session import Session
+from hub.errors import ConnectRefused
 
 
 def _error(message: str) -> dict[str, Any]:
@@ -49,6 +52,16 @@ def _limit(value: Any) -> int:
 def standalone_hub(**settings: Any) -> Hub:
     hub = Hub(**settings)
     default = hub.namespace("/")
+
+    @default.on_connect
+    async def connect(session: Session, auth: Any) -> None:
+        user = auth.get("user") if isinstance(auth, dict) else None
+        if user is None:
+            return
+        if not isinstance(user, str) or not user:
+            raise ConnectRefused("auth.user must be a non-empty string")
+        # Unauthenticated: whoever connects may claim any user id, until JWT auth exists.
+        session.user_id = user
 
     @default.on("join")
     async def join(session: Session, room: Any = None, *since: Any) -> dict[str, Any]:

@@ -22,7 +22,13 @@ _UNSET = {
 }
 
 
+# Settings whose values are secrets: shown as how many there are, never as themselves.
+_SECRET = frozenset({"api_keys"})
+
+
 def _toml(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
     if isinstance(value, Ports):
         return str(value.first) if value.first == value.last else json.dumps(str(value))
     if isinstance(value, bool):
@@ -52,7 +58,12 @@ def render(resolved: Resolved, env: Mapping[str, str]) -> str:
             lines.append(_line(key, value, resolved.origins[key]))
     lines += ["", "[hub]"]
     hub = attrs.asdict(settings.hub)
-    lines += [_line(key, hub[key], resolved.origins[f"hub.{key}"]) for key in HUB_KEYS]
+    for key in HUB_KEYS:
+        origin = resolved.origins[f"hub.{key}"]
+        if key in _SECRET and hub[key]:
+            lines.append(f"# {key}: {len(hub[key])} set, not shown  ({origin})")
+        else:
+            lines.append(_line(key, hub[key], origin))
     if resolved.ignored_env:
         lines += ["", "# ignored (no such setting): " + ", ".join(resolved.ignored_env)]
     return "\n".join(lines)

@@ -2,45 +2,57 @@
 
 The answer comes from the PID file (the process lives and is the one that wrote it),
 the state file beside it (port, start time, connections, refreshed every second by the
-hub) and a probe: an Engine.IO WebSocket handshake on the port, the very thing clients
-do first. The exit status says which (see ``hub.cli.codes``).
+hub) and a probe: ``GET /health`` on the port, which the hub answers ``200
+{"status": "ok"}`` while it serves. The exit status says which (see ``hub.cli.codes``).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
-import trio
-
 from hub.cli import codes
 from hub.cli.daemon import daemon_settings
 from hub.cli.pidfile import PidFile
 from hub.cli.settings import Settings
-from hub.testing import open_test_client
 
 # Where a wildcard bind is reachable from this host.
 _LOOPBACK = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+# A healthy answer is a few bytes; a longer one is not the hub's.
+_MAX_ANSWER = 4096
 
 
-async def _handshake(host: str, port: int, path: str, timeout: float) -> dict[str, Any]:
-    with trio.fail_after(timeout):
-        async with open_test_client(port, host=host, path=path, connect=None) as client:
-            return client.handshake
+def _get_health(host: str, port: int, timeout: float) -> tuple[int, bytes]:
+    # http.client, not urllib: no proxy from the environment may stand in between.
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", "/health", headers={"Connection": "close"})
+        response = connection.getresponse()
+        return response.status, response.read(_MAX_ANSWER)
+    finally:
+        connection.close()
 
 
-def probe(host: str, port: int, path: str, timeout: float) -> tuple[bool, str]:
-    """Whether ``host:port`` completes an Engine.IO handshake within ``timeout``; and how."""
+def probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    """Whether ``host:port`` answers ``GET /health`` within ``timeout``; and how."""
     began = time.monotonic()
     try:
-        handshake = trio.run(_handshake, _LOOPBACK.get(host, host), port, path, timeout)
+        status, body = _get_health(_LOOPBACK.get(host, host), port, timeout)
     except Exception as error:  # any failure is the answer, not a crash of status
-        return False, f"no Engine.IO handshake on port {port}: {type(error).__name__} {error}"
-    if not isinstance(handshake, dict) or "sid" not in handshake:
-        return False, f"port {port} answered without an Engine.IO session: {handshake!r}"
-    return True, f"Engine.IO handshake in {(time.monotonic() - began) * 1000:.1f} ms"
+        return False, f"no answer to GET /health on port {port}: {type(error).__name__} {error}"
+    if status != 200 or _json(body) != {"status": "ok"}:
+        return False, f"port {port} answered GET /health with {status} {body[:200]!r}"
+    return True, f"GET /health answered in {(time.monotonic() - began) * 1000:.1f} ms"
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _duration(seconds: float) -> str:
@@ -79,9 +91,7 @@ def inspect(settings: Settings, env: Mapping[str, str], timeout: float) -> dict[
             "health": "not listening yet",
             "exit": codes.UNHEALTHY,
         }
-    ok, health = probe(
-        str(state.get("host", "127.0.0.1")), port, state.get("path", "/socket.io/"), timeout
-    )
+    ok, health = probe(str(state.get("host", "127.0.0.1")), port, timeout)
     report["health"] = health
     if not ok:
         return report | {"state": "not answering", "exit": codes.UNHEALTHY}

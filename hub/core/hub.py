@@ -13,12 +13,15 @@ import anyio
 from hub.core.config import HubConfig, make_config
 from hub.core.history import new_boot_id
 from hub.core.namespace import Namespace, Published, Target
+from hub.core.rooms import Rooms
 from hub.core.stats import Counters, HubStats
 from hub.errors import NotRunning
 from hub.protocol.outgoing import Outgoing
 
 if TYPE_CHECKING:
     import trio
+
+    from hub.core.session import Session
 
 log = logging.getLogger("hub")
 
@@ -43,6 +46,8 @@ class Hub:
         self.config = make_config(config, **settings)
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
+        # Live sessions by ``session.user_id``, across namespaces (kept by admit and drop).
+        self.users: Rooms[Session] = Rooms()
         # Part of every history offset, so offsets of another hub never match ours.
         self.boot_id = new_boot_id()
         self.port: int | None = None
@@ -146,6 +151,32 @@ class Hub:
             # Raising here would end the event loop: count and log instead.
             self.counters.errors["threadsafe_publish"] += 1
             log.exception("publish from a thread failed")
+
+    def emit_to_user(
+        self, user_id: str, event: str, *args: Any, namespace: str | None = None
+    ) -> int:
+        """Send an event to every live session of one user; returns how many.
+
+        ``namespace``: only the user's sessions of that namespace (None: all of them).
+        Each session gets it as from ``session.emit``: stored and tagged with an offset
+        only where recovery is on. Raises ``KeyError`` for an unknown namespace, and
+        ``TypeError`` (before sending anything) for arguments JSON cannot carry.
+        """
+        if namespace is not None:
+            self._namespace_for(namespace)
+        by_namespace: dict[Namespace, list[str]] = {}
+        for session in self.users.members(user_id):
+            if namespace is None or session.namespace.name == namespace:
+                by_namespace.setdefault(session.namespace, []).append(session.sid)
+        # Encode first: an unencodable argument raises before anything is stored or sent.
+        packets = [(found, sids, found.encode(event, args)) for found, sids in by_namespace.items()]
+        count = 0
+        for found, sids, packet in packets:
+            if found.config.recovery:
+                count += found.publish(event, args, to=sids, packet=packet).recipients
+            else:
+                count += found.broadcast(packet, to=sids)
+        return count
 
     def _namespace_for(self, name: str) -> Namespace:
         found = self.namespaces.get(name)

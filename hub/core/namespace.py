@@ -108,6 +108,8 @@ class Namespace:
         self.sessions[session.sid] = session
         for room in session.rooms:
             self.rooms.add(session, room)
+        if session.user_id is not None:
+            self.hub.users.add(session, session.user_id)
         if self.config.recovery:
             session.joined_at = self.history.latest
 
@@ -120,6 +122,8 @@ class Namespace:
         rooms = session.forget_rooms()
         for room in rooms:
             self.rooms.discard(session, room)
+        if session.user_id is not None:
+            self.hub.users.discard(session, session.user_id)
         window = self.config.recovery
         if window and session.pid is not None and reason in RECOVERABLE_REASONS:
             kept = Persisted(
@@ -197,10 +201,11 @@ class Namespace:
         ``packet`` is the event already encoded without an offset, when it was encoded
         elsewhere; with recovery on, the stored event is encoded again with its offset.
         """
+        began = time.perf_counter()
         config = self.config
         if volatile or not config.history_events:
             packet = packet or self.encode(event, args)
-            return Published(self.broadcast(packet, to, except_, volatile), None)
+            return Published(self.broadcast(packet, to, except_, volatile, began=began), None)
         seq, offset = self.history.next_offset()
         if config.recovery:
             packet = self.encode(event, (*args, offset))  # Socket.IO's trailing offset
@@ -224,17 +229,33 @@ class Namespace:
             max_bytes=config.history_bytes,
             max_age=config.history_age,
         )
-        return Published(self.broadcast(packet, to, except_, volatile), offset)
+        return Published(self.broadcast(packet, to, except_, volatile, began=began), offset)
 
     def broadcast(
-        self, packet: Outgoing, to: Target = None, except_: Target = None, volatile: bool = False
+        self,
+        packet: Outgoing,
+        to: Target = None,
+        except_: Target = None,
+        volatile: bool = False,
+        *,
+        began: float | None = None,
     ) -> int:
-        """Hand the same encoded bytes to every recipient; returns how many."""
+        """Hand the same encoded bytes to every recipient; returns how many.
+
+        ``began``: when the publish that called us started (``perf_counter``), so the
+        latency histogram covers encoding and history too. Timed once per broadcast,
+        never per recipient.
+        """
+        if began is None:
+            began = time.perf_counter()
         count = 0
         for session in self.targets(to, except_):
             session.link.deliver(packet, volatile=volatile)
             count += 1
-        self.hub.counters.deliveries += count
+        counters = self.hub.counters
+        counters.deliveries += count
+        counters.published += 1
+        counters.publish_seconds.observe(time.perf_counter() - began)
         return count
 
     def replay(self, room: str, since: str | None, limit: int | None = None) -> Slice:

@@ -57,6 +57,7 @@ class Session:
         self.auth = auth
         self.data: dict[str, Any] = dict(resumed.data) if resumed else {}
         self.connected = False
+        self._user_id: str | None = None
         self._rooms: set[str] = set(resumed.rooms) if resumed else set()
         self._acks: dict[int, _AckWaiter] = {}
         self._ack_ids = itertools.count()
@@ -67,6 +68,29 @@ class Session:
     @property
     def rooms(self) -> frozenset[str]:
         return frozenset(self._rooms)
+
+    @property
+    def user_id(self) -> str | None:
+        """The user behind this session, as the application named it (None: unknown).
+
+        Set it in a connect handler (or later); ``hub.emit_to_user`` then reaches this
+        session along with the user's others. The hub does not check it: it is what
+        your connect handler decided after checking ``auth``.
+        """
+        return self._user_id
+
+    @user_id.setter
+    def user_id(self, user_id: str | None) -> None:
+        if user_id is not None and not isinstance(user_id, str):
+            raise TypeError(f"a user id is a string or None, not {type(user_id).__name__}")
+        if self.connected:
+            # Admitted already: move the session in the hub's user index too.
+            users = self.namespace.hub.users
+            if self._user_id is not None:
+                users.discard(self, self._user_id)
+            if user_id is not None:
+                users.add(self, user_id)
+        self._user_id = user_id
 
     async def enter(self, room: str) -> None:
         self._require_connected()

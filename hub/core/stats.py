@@ -5,6 +5,27 @@ from __future__ import annotations
 from collections import Counter
 
 import attrs
+from prometheus_client import Histogram
+
+# Upper bounds (seconds) of the publish latency buckets: a broadcast to idle loopback
+# readers takes microseconds per recipient, so the scale starts at 10 us.
+PUBLISH_BUCKETS = (
+    0.00001,
+    0.000025,
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
 
 
 @attrs.frozen
@@ -25,9 +46,25 @@ class Counters:
     """Mutable tallies, bumped on the hot path (plain ints and Counters, no locks)."""
 
     connections: int = 0
+    # Engine.IO sessions opened (WebSocket or long-polling handshakes; upgrades excluded).
+    handshakes: int = 0
     events_in: int = 0
     deliveries: int = 0
+    # Broadcasts (one per Namespace.broadcast, whatever the number of recipients).
+    published: int = 0
     recovered: int = 0
     dropped: Counter[str] = attrs.field(factory=Counter)
     disconnects: Counter[str] = attrs.field(factory=Counter)
     errors: Counter[str] = attrs.field(factory=Counter)
+    # Seconds from entering Namespace.publish to the end of its fan-out loop. Registered
+    # nowhere: each server's /metrics collector exports its own hub's.
+    publish_seconds: Histogram = attrs.field(factory=lambda: _publish_histogram())
+
+
+def _publish_histogram() -> Histogram:
+    return Histogram(
+        "hub_publish_seconds",
+        "From entering Namespace.publish to the end of its fan-out loop, once per broadcast",
+        buckets=PUBLISH_BUCKETS,
+        registry=None,
+    )

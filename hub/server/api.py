@@ -1,14 +1,257 @@
-"""The HTTP API and the operations endpoints."""
+"""The HTTP API (``/api/...``) and the operations endpoints (``/health``, ``/ready``, ``/metrics``).
+
+Every request that is neither Engine.IO nor a CORS preflight comes here. Answers are
+JSON (``/metrics`` aside). A refused request gets a 4xx whose body is
+``{"error": kind, "message": text}``, is counted in ``hub.counters.errors["http_" + kind]``
+and logged in one line; nothing a client sends turns into a 500.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
-from hub.server.http import Request, Response, error_response
+import attrs
+import orjson
+
+from hub.protocol.outgoing import Outgoing
+from hub.server import metrics
+from hub.server.api_models import (
+    EventBody,
+    Invalid,
+    PublishBody,
+    ReservedEvent,
+    UserEmitBody,
+    parse,
+)
+from hub.server.http import Request, Response, error_response, json_response
 
 if TYPE_CHECKING:
+    from hub.core.namespace import Namespace
     from hub.server.listener import Server
+
+log = logging.getLogger("hub")
+
+# A route's handler: the server, the request and the path's captured segments.
+Handler = Callable[["Server", Request, list[str]], Response]
+B = TypeVar("B", bound=EventBody)
+
+
+class Refusal(Exception):
+    """A request the API will not serve: the 4xx to answer with."""
+
+    def __init__(
+        self, status: int, kind: str, message: str, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.headers = status, kind, message, headers
+
+
+@attrs.frozen
+class Route:
+    # The path's segments; "*" matches any one non-empty segment and captures it.
+    pattern: tuple[str, ...]
+    methods: dict[str, Handler]
+    # Needs "Authorization: Bearer <key>" with one of the configured api_keys.
+    private: bool = True
+
+    def match(self, segments: list[str]) -> list[str] | None:
+        if len(segments) != len(self.pattern):
+            return None
+        captured = []
+        for want, got in zip(self.pattern, segments, strict=True):
+            if want == "*" and got:
+                captured.append(unquote(got))
+            elif want != got:
+                return None
+        return captured
+
+    @property
+    def allowed(self) -> str:
+        methods = list(self.methods)
+        if "GET" in methods:
+            methods.append("HEAD")
+        return ", ".join(methods)
 
 
 async def handle(server: Server, request: Request) -> Response:
-    return error_response(404, "not_found", f"no route for {request.method} {request.path}")
+    try:
+        response = _serve(server, request)
+    except Refusal as refusal:
+        response = _refuse(server, request, refusal)
+    except Exception:
+        # A bug of ours: answered (not a dropped connection), counted and logged in full.
+        server.hub.counters.errors["internal"] += 1
+        log.exception("remote=%s %s %s failed", request.remote, request.method, request.path)
+        response = error_response(500, "internal", "internal error; see the hub's log")
+    return response
+
+
+def _serve(server: Server, request: Request) -> Response:
+    segments = request.path.split("/")[1:]
+    for route in ROUTES:
+        captured = route.match(segments)
+        if captured is not None:
+            break
+    else:
+        raise Refusal(404, "not_found", f"no route for {request.method} {request.path}")
+    method = "GET" if request.method == "HEAD" else request.method
+    handler = route.methods.get(method)
+    if handler is None:
+        raise Refusal(
+            405,
+            "method_not_allowed",
+            f"{request.path} takes {route.allowed}, not {request.method}",
+            (("Allow", route.allowed),),
+        )
+    if route.private:
+        _authorize(server, request)
+    return handler(server, request, captured)
+
+
+def _refuse(server: Server, request: Request, refusal: Refusal) -> Response:
+    server.hub.counters.errors[f"http_{refusal.kind}"] += 1
+    log.info(
+        "remote=%s %s %s refused %d %s: %s",
+        request.remote,
+        request.method,
+        request.path[:200],
+        refusal.status,
+        refusal.kind,
+        refusal.message,
+    )
+    response = error_response(refusal.status, refusal.kind, refusal.message)
+    return response.with_headers(list(refusal.headers))
+
+
+def _authorize(server: Server, request: Request) -> None:
+    keys = server.hub.config.api_keys
+    if not keys:
+        raise Refusal(
+            403, "api_disabled", "the HTTP API is off until api_keys is set in the hub's settings"
+        )
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Refusal(
+            401,
+            "unauthorized",
+            "an API key is required: Authorization: Bearer <key>",
+            (("WWW-Authenticate", 'Bearer realm="hub"'),),
+        )
+    # Headers were decoded as latin-1: encoding back gives the bytes the client sent.
+    presented = token.encode("latin-1")
+    # A list, not any(generator): every key is compared, whichever matches.
+    matches = [hmac.compare_digest(presented, key.encode()) for key in keys]
+    if not any(matches):
+        raise Refusal(
+            401,
+            "unauthorized",
+            "the API key is not valid",
+            (("WWW-Authenticate", 'Bearer realm="hub", error="invalid_token"'),),
+        )
+
+
+def _body(request: Request, kind: type[B]) -> B:
+    try:
+        decoded = orjson.loads(request.body)
+    except orjson.JSONDecodeError as error:
+        raise Refusal(400, "bad_json", f"the body is not JSON: {error}") from None
+    if not isinstance(decoded, dict):
+        raise Refusal(400, "bad_body", f"the body must be a JSON object, not {_json_kind(decoded)}")
+    try:
+        return parse(decoded, kind)
+    except ReservedEvent as error:
+        raise Refusal(400, "reserved_event", str(error)) from None
+    except Invalid as error:
+        raise Refusal(400, "invalid_body", str(error)) from None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a boolean" if isinstance(value, bool) else "a number"
+
+
+def _namespace(server: Server, name: str) -> Namespace:
+    found = server.hub.namespaces.get(name)
+    if found is None:
+        known = ", ".join(sorted(server.hub.namespaces))
+        raise Refusal(404, "unknown_namespace", f"no namespace {name!r}; the hub has: {known}")
+    return found
+
+
+def _encode(namespace: Namespace, body: EventBody) -> tuple[tuple[Any, ...], Outgoing]:
+    """The event's arguments and its packet, encoded once (JSON nests only so deep)."""
+    args = body.arguments()
+    try:
+        return args, namespace.encode(body.event, args)
+    except (TypeError, ValueError) as error:
+        raise Refusal(400, "unencodable", f"the event cannot be encoded: {error}") from None
+
+
+# Routes
+
+
+def publish(server: Server, request: Request, captured: list[str]) -> Response:
+    body = _body(request, PublishBody)
+    namespace = _namespace(server, body.namespace)
+    args, packet = _encode(namespace, body)
+    published = namespace.publish(body.event, args, body.target(), body.except_, False, packet)
+    return json_response(200, {"recipients": published.recipients, "offset": published.offset})
+
+
+def user_emit(server: Server, request: Request, captured: list[str]) -> Response:
+    (user_id,) = captured
+    body = _body(request, UserEmitBody)
+    namespace = _namespace(server, body.namespace or "/")
+    args, _ = _encode(namespace, body)
+    sessions = server.hub.emit_to_user(user_id, body.event, *args, namespace=body.namespace)
+    return json_response(200, {"sessions": sessions})
+
+
+def stats(server: Server, request: Request, captured: list[str]) -> Response:
+    hub = server.hub
+    counters = hub.counters
+    queued, backed_up = metrics.outbox_depth(server)
+    started = hub.started_at
+    report = attrs.asdict(hub.stats()) | {
+        "handshakes": counters.handshakes,
+        "published": counters.published,
+        "users": len(hub.users.sizes()),
+        "outbox": {"bytes": queued, "connections": backed_up},
+        "uptime": round(time.time() - started, 3) if started is not None else 0.0,
+    }
+    return json_response(200, report)
+
+
+def health(server: Server, request: Request, captured: list[str]) -> Response:
+    return json_response(200, {"status": "ok"})
+
+
+def ready(server: Server, request: Request, captured: list[str]) -> Response:
+    if server.closing:
+        return json_response(503, {"status": "shutting down"})
+    return json_response(200, {"status": "ready"})
+
+
+def prometheus(server: Server, request: Request, captured: list[str]) -> Response:
+    return metrics.render(server, request)
+
+
+ROUTES = (
+    Route(("health",), {"GET": health}, private=False),
+    Route(("ready",), {"GET": ready}, private=False),
+    Route(("metrics",), {"GET": prometheus}, private=False),
+    Route(("api", "publish"), {"POST": publish}),
+    Route(("api", "users", "*", "emit"), {"POST": user_emit}),
+    Route(("api", "stats"), {"GET": stats}),
+)

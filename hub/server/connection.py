@@ -12,6 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
 import h11
 import trio
 
@@ -26,10 +27,12 @@ RECEIVE_SIZE = 65536
 class RequestError(Exception):
     """The request cannot be read; ``response`` says why to the peer (then close)."""
 
-    def __init__(self, response: Response, kind: str) -> None:
+    def __init__(self, response: Response, kind: str, request: Request | None = None) -> None:
         super().__init__(kind)
         self.response = response
         self.kind = kind
+        # The request, body left out, when its head was read.
+        self.request = request
 
 
 class HttpConnection:
@@ -42,6 +45,7 @@ class HttpConnection:
         # Cancelled by a server shutdown while the connection waits for a request.
         self._idle = trio.CancelScope()
         self._stopping = False
+        self._answering_head = False
 
     def stop_if_idle(self) -> None:
         """Take no more requests; end the wait for one now (server shutdown)."""
@@ -72,19 +76,26 @@ class HttpConnection:
             return None
         self._requests += 1
         assert isinstance(event, h11.Request)
+        # h11 bounds only a head still incomplete; one that came whole is measured here.
+        if len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers) > MAX_HEAD_BYTES:
+            response = error_response(431, "bad_request", "request head too large", close=True)
+            raise RequestError(response, "bad_request_head")
         target = urlsplit(event.target.decode("latin-1"))
         query = {key: values[0] for key, values in parse_qs(target.query).items()}
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in event.headers}
+        method = event.method.decode("latin-1")
+        # A reply to HEAD says how long its body would be, and sends none (RFC 9110 9.3.2).
+        self._answering_head = method == "HEAD"
+        request = Request(method, target.path, query, headers, b"", self.remote)
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body:
-            raise RequestError(
-                error_response(413, "too_large", f"request body over {max_body} bytes", close=True),
-                "payload_too_large",
-            )
-        body = await self._read_body(max_body)
-        return Request(
-            event.method.decode("latin-1"), target.path, query, headers, body, self.remote
-        )
+        try:
+            if length is not None and length.isdigit() and int(length) > max_body:
+                raise _too_large(max_body)
+            body = await self._read_body(max_body)
+        except RequestError as error:
+            error.request = request
+            raise
+        return attrs.evolve(request, body=body) if body else request
 
     async def _next_event(self) -> Any:
         """The next h11 event; after the first bytes, the rest of a head is timed."""
@@ -131,12 +142,7 @@ class HttpConnection:
                 if isinstance(event, h11.Data):
                     size += len(event.data)
                     if size > max_body:
-                        raise RequestError(
-                            error_response(
-                                413, "too_large", f"request body over {max_body} bytes", close=True
-                            ),
-                            "payload_too_large",
-                        )
+                        raise _too_large(max_body)
                     parts.append(bytes(event.data))
         assert timer.cancelled_caught
         raise RequestError(
@@ -157,7 +163,7 @@ class HttpConnection:
         if response.close:
             headers.append(("Connection", "close"))
         data = conn.send(h11.Response(status_code=response.status, headers=headers))
-        if response.body:
+        if response.body and not self._answering_head:
             data += conn.send(h11.Data(data=response.body))
         data += conn.send(h11.EndOfMessage())
         try:
@@ -173,3 +179,8 @@ class HttpConnection:
         # h11 holds back what follows an upgrade request until the switch is answered.
         accept = conn.send(h11.InformationalResponse(status_code=101, headers=headers))
         return accept, conn.trailing_data[0]
+
+
+def _too_large(max_body: int) -> RequestError:
+    message = f"request body over {max_body} bytes"
+    return RequestError(error_response(413, "too_large", message, close=True), "payload_too_large")

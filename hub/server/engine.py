@@ -20,6 +20,7 @@ from hub.server.http import (
     Response,
     engineio_error,
     engineio_refusal,
+    error_response,
     is_engineio_path,
     text_response,
 )
@@ -66,6 +67,8 @@ async def handle(server: Server, request: Request) -> Response:
         return _refuse(server, request, BAD_REQUEST[0], "Bad request: expected a WebSocket upgrade")
     sid = request.query.get("sid")
     if sid is None:
+        if server.closing:
+            return error_response(503, "shutting_down", "the hub is shutting down", close=True)
         return _open(server, request)
     polling = server.polling.get(sid)
     if polling is None:
@@ -84,8 +87,18 @@ async def handle(server: Server, request: Request) -> Response:
     return OK
 
 
+def request_failed(server: Server, request: Request, kind: str) -> None:
+    """A request that could not be read ends the polling session it was for: its
+    packets are lost, and carrying on without them would be worse."""
+    if is_engineio_path(request.path, server.hub.config.path) and "sid" in request.query:
+        polling = server.polling.get(request.query["sid"])
+        if polling is not None:
+            polling.close(kind.replace("_", " "))
+
+
 def _open(server: Server, request: Request) -> Response:
     hub = server.hub
+    hub.counters.handshakes += 1
     config = hub.config
     polling = PollingTransport(hub, request.remote, server.forget_polling)
     polling.start(trio.current_time())

@@ -14,7 +14,7 @@ from functools import partial
 import trio
 
 from hub.core.hub import Hub
-from hub.server import api, engine
+from hub.server import api, engine, metrics
 from hub.server.connection import HttpConnection, RequestError
 from hub.server.engine import websocket_refusal
 from hub.server.http import (
@@ -57,6 +57,7 @@ class Server:
         # Long-polling sessions by sid: they outlive the requests that carry them.
         self.polling: dict[str, PollingTransport] = {}
         self.http: set[HttpConnection] = set()
+        self.metrics = metrics.new_registry(self)
         self.closing = False
         self._accepting = trio.CancelScope()
         self._connections: trio.Nursery | None = None
@@ -164,7 +165,11 @@ async def serve_http(
             except RequestError as error:
                 server.hub.counters.errors[error.kind] += 1
                 log.info("remote=%s bad request: %s", remote, error.response.body.decode())
-                await http.send(error.response)
+                response = error.response
+                if error.request is not None:
+                    engine.request_failed(server, error.request, error.kind)
+                    response = response.with_headers(cors_headers(config, error.request))
+                await http.send(response)
                 return None
             if request is None:
                 return None

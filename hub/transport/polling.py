@@ -157,13 +157,13 @@ class PollingTransport:
     # Lifecycle
 
     def start(self, now: float) -> None:
+        """The session is open; ``run`` must follow (it counts the connection's end)."""
+        self.hub.counters.connections += 1
         self.heartbeat.start(now)
         self.connect_deadline = now + self.hub.config.connect_timeout
 
     async def run(self) -> None:
         """The timer task: heartbeat and connect deadline until the session ends."""
-        counters = self.hub.counters
-        counters.connections += 1
         try:
             with self._scope:
                 while True:
@@ -178,7 +178,7 @@ class PollingTransport:
                     elif action is HeartbeatAction.TIMEOUT:
                         self.close("ping timeout")
         finally:
-            counters.connections -= 1
+            self.hub.counters.connections -= 1
             if not self._handed_over:
                 with trio.CancelScope(shield=True):
                     await self._teardown()

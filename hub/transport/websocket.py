@@ -109,6 +109,7 @@ class WebSocketTransport:
 
     def open(self, accept: bytes, early_data: bytes) -> None:
         """Answer the upgrade with ``accept`` and open the Engine.IO session."""
+        self.hub.counters.handshakes += 1
         config = self.hub.config
         opening = encode_open(
             self.sid,

@@ -61,6 +61,7 @@ async def test_start_status_then_sigterm_drains_and_cleans_up(sandbox: Sandbox) 
     assert code == 0
     assert (report["state"], report["pid"], report["port"]) == ("running", pid, port)
     assert report["url"] == f"http://127.0.0.1:{port}" and report["uptime"] >= 0
+    assert report["health"].startswith("GET /health answered in ")
     async with open_test_client(port) as client:
         assert await client.call("join", "r") == [{"ok": True, "room": "r"}]
         await wait_until(lambda: state(sandbox).get("connections") == 1, timeout=5)

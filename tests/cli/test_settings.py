@@ -171,3 +171,29 @@ def test_config_output_is_valid_toml_with_origins(tmp_path: Path) -> None:
         for line in lines
     )
     assert any(line.startswith('path = "/rt/"') and line.endswith(f"# {config}") for line in lines)
+
+
+def test_lists_and_switches_from_the_environment_and_files(tmp_path: Path) -> None:
+    """Lists come comma-separated from variables and as arrays from files; keys stay hidden."""
+    config = write(tmp_path / "hub.toml", '[hub]\ncors_origins = ["http://a.example"]\n')
+    env = base_env(tmp_path, HUB_API_KEYS="k1, k2", HUB_CORS_CREDENTIALS="true")
+    resolved = resolve({}, env, str(config))
+    hub = resolved.settings.hub
+    assert hub.api_keys == ("k1", "k2")
+    assert hub.cors_origins == ("http://a.example",)
+    assert hub.cors_credentials is True
+    text = show.render(resolved, env)
+    assert tomllib.loads(text)["hub"]["cors_origins"] == ["http://a.example"]
+    assert "k1" not in text and "api_keys: 2 set, not shown" in text
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"HUB_CORS_CREDENTIALS": "maybe"}, "expected true or false, got 'maybe'"),
+        ({"HUB_PING_INTERVAL": "x"}, "expected a number"),
+    ],
+)
+def test_bad_switches_are_refused(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        resolve({}, base_env(tmp_path, **env))

@@ -1,0 +1,96 @@
+"""``GET /metrics``: the hub's counters in the Prometheus text format.
+
+A custom collector reads ``hub.counters`` (and the live transports, for the outbox
+depth) when a scrape comes, so the hot path pays nothing beyond the plain integer
+bumps it already makes. Each server gets its own ``CollectorRegistry``: several hubs may
+share a process, and the global registry would mix them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from hub.server.http import Request, Response
+
+if TYPE_CHECKING:
+    from hub.server.listener import Server
+
+# Reasons reported from the start (at 0), so rate() has a series before the first drop.
+DROPPED = {"volatile": 0, "slow_consumer": 0}
+
+
+def outbox_depth(server: Server) -> tuple[int, int]:
+    """Bytes queued for clients over every live transport, and how many have any."""
+    queued = [transport.wire.queued_bytes for transport in server.transports]
+    queued += [polling.queued_bytes for polling in server.polling.values()]
+    return sum(queued), sum(1 for size in queued if size)
+
+
+class HubCollector(Collector):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def collect(self) -> Iterator[Metric]:
+        hub = self.server.hub
+        c = hub.counters
+        yield GaugeMetricFamily("hub_connections", "Open Engine.IO connections", c.connections)
+        totals = (
+            ("hub_handshakes", "Engine.IO sessions opened (upgrades not counted)", c.handshakes),
+            ("hub_events_in", "Socket.IO events received from clients", c.events_in),
+            ("hub_deliveries", "Packets handed to connections, one per recipient", c.deliveries),
+            ("hub_published", "Broadcasts, whatever their number of recipients", c.published),
+            ("hub_recovered", "Sessions resumed by connection state recovery", c.recovered),
+        )
+        for name, documentation, value in totals:
+            yield CounterMetricFamily(name, documentation, value)
+        by_label = (
+            ("hub_dropped", "Packets dropped, by reason", "reason", DROPPED | dict(c.dropped)),
+            ("hub_disconnects", "Namespace sessions ended, by reason", "reason", c.disconnects),
+            ("hub_errors", "Errors and refused input, by kind", "kind", c.errors),
+        )
+        for name, documentation, label, values in by_label:
+            family = CounterMetricFamily(name, documentation, labels=[label])
+            for key, count in sorted(values.items()):
+                family.add_metric([key], count)
+            yield family
+        queued, backed_up = outbox_depth(self.server)
+        yield GaugeMetricFamily("hub_outbox_bytes", "Bytes queued for clients", queued)
+        yield GaugeMetricFamily(
+            "hub_outbox_connections", "Connections with bytes queued", backed_up
+        )
+        sessions = GaugeMetricFamily(
+            "hub_namespace_sessions", "Connected sessions", labels=["namespace"]
+        )
+        rooms = GaugeMetricFamily("hub_namespace_rooms", "Rooms with members", labels=["namespace"])
+        for name, namespace in hub.namespaces.items():
+            sessions.add_metric([name], len(namespace.sessions))
+            rooms.add_metric([name], len(namespace.rooms.sizes()))
+        yield sessions
+        yield rooms
+        yield from c.publish_seconds.collect()
+        if hub.started_at is not None:
+            yield GaugeMetricFamily(
+                "hub_start_time_seconds", "When the hub began serving (Unix time)", hub.started_at
+            )
+
+
+def new_registry(server: Server) -> CollectorRegistry:
+    """A registry of ``server``'s own: several hubs may share a process."""
+    found = CollectorRegistry()
+    found.register(HubCollector(server))
+    return found
+
+
+def render(server: Server, request: Request) -> Response:
+    """The scrape: text format 0.0.4, or OpenMetrics when the scraper asks for it."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(200, encode(server.metrics), content_type)
