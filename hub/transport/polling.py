@@ -19,13 +19,12 @@ from collections.abc import Callable
 
 import trio
 
-from hub.core.client import Client
 from hub.core.hub import Hub
 from hub.core.session import new_sid
-from hub.errors import ProtocolError
-from hub.protocol.engineio import EioType, decode_payload
-from hub.protocol.heartbeat import Heartbeat, HeartbeatAction
+from hub.protocol.engineio import decode_payload
+from hub.protocol.heartbeat import HeartbeatAction
 from hub.protocol.outgoing import Control, Outgoing
+from hub.transport.session import EngineSession
 
 log = logging.getLogger("hub")
 
@@ -39,19 +38,13 @@ class Overlap(Exception):
     """A second GET (or POST) while one is under way: the client is broken."""
 
 
-class PollingTransport:
+class PollingTransport(EngineSession):
     """A long-polling session: the ``Link`` its namespace sessions deliver through."""
 
     def __init__(self, hub: Hub, remote: str, on_end: Callable[[PollingTransport], None]) -> None:
+        super().__init__(hub, new_sid(), remote)
         config = hub.config
-        self.hub = hub
-        self.sid = new_sid()
-        self.remote = remote
-        self.client = Client(hub, self, remote)
-        self.heartbeat = Heartbeat(config.ping_interval, config.ping_timeout)
-        self.close_reason: str | None = None
         self.upgrading = False
-        self.connect_deadline = float("inf")
         self._max_messages = config.outbox_messages
         self._max_bytes = config.outbox_bytes
         self._pending: list[Outgoing | Control] = []
@@ -62,7 +55,6 @@ class PollingTransport:
         self._handed_over = False
         self._on_end = on_end
         self._scope = trio.CancelScope()
-        self._timer = trio.CancelScope()
 
     @property
     def queued_bytes(self) -> int:
@@ -121,17 +113,7 @@ class PollingTransport:
             for packet in decode_payload(body):
                 if self.close_reason is not None:
                     return
-                if packet.type is EioType.MESSAGE:
-                    await self.client.receive(packet.data)
-                    if self.client.sessions:
-                        self.connect_deadline = float("inf")
-                elif packet.type is EioType.PONG:
-                    self.heartbeat.on_pong(trio.current_time())
-                    self._timer.deadline = self._next_deadline()
-                elif packet.type is EioType.CLOSE:
-                    self.close("transport close")
-                elif packet.type is not EioType.NOOP:
-                    raise ProtocolError(f"unexpected engine.io {packet.type.name} packet")
+                await self.on_packet(packet)
         finally:
             self._posting = False
 
@@ -167,7 +149,7 @@ class PollingTransport:
         try:
             with self._scope:
                 while True:
-                    with trio.move_on_at(self._next_deadline()) as self._timer:
+                    with trio.move_on_at(self.next_deadline()) as self._timer:
                         await trio.sleep_forever()
                     now = trio.current_time()
                     if now >= self.connect_deadline:
@@ -192,6 +174,3 @@ class PollingTransport:
             self.hub.counters.dropped["slow_consumer"] += 1
         with trio.move_on_after(5):
             await self.client.close(reason)
-
-    def _next_deadline(self) -> float:
-        return min(self.heartbeat.next_deadline, self.connect_deadline)

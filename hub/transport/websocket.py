@@ -18,14 +18,14 @@ import trio
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
-from hub.core.client import Client
 from hub.core.hub import Hub
 from hub.core.session import new_sid
 from hub.errors import ProtocolError
-from hub.protocol.engineio import EioType, decode_eio, encode_open
-from hub.protocol.heartbeat import Heartbeat, HeartbeatAction
+from hub.protocol.engineio import decode_eio, encode_open
+from hub.protocol.heartbeat import HeartbeatAction
 from hub.protocol.outgoing import Outgoing, control_frame
 from hub.transport.polling import PollingTransport
+from hub.transport.session import EngineSession
 from hub.transport.wire import Wire
 
 log = logging.getLogger("hub")
@@ -40,45 +40,22 @@ CLOSE_CODES = {"server shutting down": 1001, "parse error": 1002, "payload too l
 NOTEWORTHY = frozenset({"ping timeout", "slow consumer", "connect timeout", "payload too large"})
 
 
-class WebSocketTransport:
+class WebSocketTransport(EngineSession):
     """A live connection: the ``Link`` its sessions deliver through."""
 
     # Slots: a hub holds many thousands of these.
-    __slots__ = (
-        "_close_code",
-        "_connect_deadline",
-        "_early_data",
-        "_idle_wait",
-        "_scope",
-        "_teardown_scope",
-        "_ws",
-        "client",
-        "close_reason",
-        "heartbeat",
-        "hub",
-        "remote",
-        "sid",
-        "wire",
-    )
+    __slots__ = ("_close_code", "_early_data", "_scope", "_teardown_scope", "_ws", "wire")
 
     def __init__(self, hub: Hub, stream: trio.SocketStream, remote: str) -> None:
+        super().__init__(hub, new_sid(), remote)
         config = hub.config
-        self.hub = hub
-        self.sid = new_sid()
-        self.remote = remote
         self.wire = Wire(stream, config.outbox_messages, config.outbox_bytes, self._wake)
-        self.client = Client(hub, self, remote)
-        self.heartbeat = Heartbeat(config.ping_interval, config.ping_timeout)
-        self.close_reason: str | None = None
         self._ws = Connection(ConnectionType.SERVER)
         self._early_data = b""
         self._close_code = 1000
         self._scope = trio.CancelScope()
         # Shielded from the cancellation that ends the connection; ``abort`` cancels it.
         self._teardown_scope = trio.CancelScope(shield=True)
-        self._connect_deadline = float("inf")
-        # The send task's sleep between writes; a pong moves its deadline.
-        self._idle_wait = trio.CancelScope()
 
     # Link
 
@@ -103,7 +80,7 @@ class WebSocketTransport:
 
     def _wake(self) -> None:
         # The outbox channel was just made: end the send task's idle wait to read it.
-        self._idle_wait.cancel()
+        self._timer.cancel()
 
     # Lifecycle
 
@@ -121,7 +98,7 @@ class WebSocketTransport:
         self._early_data = early_data
         now = trio.current_time()
         self.heartbeat.start(now)
-        self._connect_deadline = now + config.connect_timeout
+        self.connect_deadline = now + config.connect_timeout
 
     async def upgrade(self, polling: PollingTransport, accept: bytes, early_data: bytes) -> bool:
         """Answer the upgrade, probe, then take over ``polling``'s session.
@@ -172,7 +149,7 @@ class WebSocketTransport:
         self.sid = polling.sid
         self.client = polling.client
         self.heartbeat = polling.heartbeat
-        self._connect_deadline = polling.connect_deadline
+        self.connect_deadline = polling.connect_deadline
         for packet in polling.hand_over():
             if not self.wire.write_nowait(packet.ws):
                 self.close("slow consumer")
@@ -239,25 +216,14 @@ class WebSocketTransport:
                 return "transport close"
 
     async def _on_message(self, message: str | bytes) -> None:
-        packet = decode_eio(message)
-        if packet.type is EioType.MESSAGE:
-            await self.client.receive(packet.data)
-            if self.client.sessions:
-                self._connect_deadline = float("inf")
-        elif packet.type is EioType.PONG:
-            self.heartbeat.on_pong(trio.current_time())
-            self._idle_wait.deadline = self._next_deadline()
-        elif packet.type is EioType.CLOSE:
-            self.close("transport close")
-        elif packet.type is not EioType.NOOP:
-            raise ProtocolError(f"unexpected engine.io {packet.type.name} packet")
+        await self.on_packet(decode_eio(message))
 
     async def _send_task(self) -> None:
         """Write what the outbox holds; between writes, keep the heartbeat."""
         wire, heartbeat = self.wire, self.heartbeat
         while True:
             data = None
-            with trio.move_on_at(self._next_deadline()) as self._idle_wait:
+            with trio.move_on_at(self.next_deadline()) as self._timer:
                 data = await wire.next_queued()
             if data is not None:
                 try:
@@ -267,7 +233,7 @@ class WebSocketTransport:
                     return
                 continue
             now = trio.current_time()
-            if now >= self._connect_deadline:
+            if now >= self.connect_deadline:
                 self.close("connect timeout")
                 return
             action = heartbeat.on_deadline(now)
@@ -282,9 +248,6 @@ class WebSocketTransport:
     def _log_protocol_error(self, reason: str) -> None:
         self.hub.counters.errors["protocol"] += 1
         log.info("conn=%s remote=%s parse error: %s", self.sid, self.remote, reason)
-
-    def _next_deadline(self) -> float:
-        return min(self.heartbeat.next_deadline, self._connect_deadline)
 
     async def _teardown(self) -> None:
         reason = self.close_reason or "server shutting down"

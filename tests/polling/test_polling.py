@@ -13,7 +13,7 @@ from hub import Hub, Session
 from hub.testing import open_test_client, wait_until
 from tests.conftest import StartHub
 from tests.polling.conftest import OpenHttp, OpenPoller
-from tests.polling.wire import ENGINE
+from tests.polling.wire import ENGINE, Poller
 
 
 def echo_hub(**settings: Any) -> Hub:
@@ -30,6 +30,18 @@ def echo_hub(**settings: Any) -> Hub:
         return True
 
     return hub
+
+
+async def waiting_get(nursery: trio.Nursery, poller: Poller) -> list[list[str | bytes]]:
+    """Start a GET and let it reach the hub; its packets land in the returned list."""
+    got: list[list[str | bytes]] = []
+
+    async def poll() -> None:
+        got.append(await poller.get())
+
+    nursery.start_soon(poll)
+    await trio.testing.wait_all_tasks_blocked()
+    return got
 
 
 async def test_handshake_offers_the_websocket_upgrade(
@@ -94,13 +106,7 @@ async def test_a_waiting_get_is_answered_when_an_event_comes(
     poller = await open_poller(port)
     await poller.connect()
     async with trio.open_nursery() as nursery:
-        got: list[list[str | bytes]] = []
-
-        async def poll() -> None:
-            got.append(await poller.get())
-
-        nursery.start_soon(poll)
-        await trio.testing.wait_all_tasks_blocked()
+        got = await waiting_get(nursery, poller)
         assert not got
         hub.emit_nowait("late", 1)
     assert got == [['42["late",1]']]
@@ -167,13 +173,7 @@ async def test_a_second_concurrent_get_closes_the_session(
     await poller.connect()
     second = await open_http(port)
     async with trio.open_nursery() as nursery:
-        first: list[list[str | bytes]] = []
-
-        async def poll() -> None:
-            first.append(await poller.get())
-
-        nursery.start_soon(poll)
-        await trio.testing.wait_all_tasks_blocked()
+        first = await waiting_get(nursery, poller)
         reply = await second.request("GET", poller.target)
         assert reply.status == 400
         assert reply.json()["code"] == 3
@@ -287,13 +287,7 @@ async def test_shutdown_tells_waiting_pollers(start_hub: StartHub, open_poller: 
     poller = await open_poller(port)
     await poller.connect()
     async with trio.open_nursery() as nursery:
-        got: list[list[str | bytes]] = []
-
-        async def poll() -> None:
-            got.append(await poller.get())
-
-        nursery.start_soon(poll)
-        await trio.testing.wait_all_tasks_blocked()
+        got = await waiting_get(nursery, poller)
         with trio.fail_after(5):
             await hub.shutdown(grace=5)
     assert got == [["1"]]

@@ -6,7 +6,7 @@ import orjson
 import pytest
 import trio
 import trio.lowlevel
-from trio_websocket import ConnectionClosed
+from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from hub.testing import wait_until
 from tests.conftest import StartHub
@@ -17,6 +17,11 @@ from tests.polling.wire import raw_exchange, upgrade_head, upgrade_socket
 BURST_CAP = 20_000
 
 
+async def probe(ws: WebSocketConnection) -> None:
+    await ws.send_message("2probe")
+    assert await ws.get_message() == "3probe"
+
+
 async def test_upgrade_moves_the_session_to_the_websocket(
     start_hub: StartHub, open_poller: OpenPoller
 ) -> None:
@@ -24,8 +29,7 @@ async def test_upgrade_moves_the_session_to_the_websocket(
     poller = await open_poller(port)
     sid = (await poller.connect())["sid"]
     async with upgrade_socket(port, poller.sid) as ws:
-        await ws.send_message("2probe")
-        assert await ws.get_message() == "3probe"
+        await probe(ws)
         # With the probe answered, an empty GET returns a noop at once: polling pauses.
         assert await poller.get() == ["6"]
         await ws.send_message("5")
@@ -48,8 +52,7 @@ async def test_heartbeat_goes_on_after_the_upgrade(
     poller = await open_poller(port)
     await poller.connect()
     async with upgrade_socket(port, poller.sid) as ws:
-        await ws.send_message("2probe")
-        assert await ws.get_message() == "3probe"
+        await probe(ws)
         await ws.send_message("5")
         for _ in range(3):
             with trio.fail_after(5):
@@ -97,8 +100,7 @@ async def test_upgrade_in_the_middle_of_a_burst_loses_and_reorders_nothing(
         nursery.start_soon(produce)
         nursery.start_soon(poll)
         await wait_until(lambda: len(received) >= 200, timeout=10)
-        await ws.send_message("2probe")
-        assert await ws.get_message() == "3probe"
+        await probe(ws)
         pausing.set()
         with trio.fail_after(10):
             await paused.wait()
@@ -136,8 +138,7 @@ async def test_a_second_upgrade_while_one_probes_is_refused(
     poller = await open_poller(port)
     await poller.connect()
     async with upgrade_socket(port, poller.sid) as ws:
-        await ws.send_message("2probe")
-        assert await ws.get_message() == "3probe"
+        await probe(ws)
         reply = await raw_exchange(port, upgrade_head(poller.sid))
         assert reply.startswith(b"HTTP/1.1 400 ")
         await ws.send_message("5")
@@ -152,8 +153,7 @@ async def test_a_failed_probe_leaves_the_polling_session_running(
     poller = await open_poller(port)
     await poller.connect()
     async with upgrade_socket(port, poller.sid) as ws:
-        await ws.send_message("2probe")
-        assert await ws.get_message() == "3probe"
+        await probe(ws)
         await ws.send_message("4not an upgrade")
         with pytest.raises(ConnectionClosed), trio.fail_after(5):
             await ws.get_message()
