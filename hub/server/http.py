@@ -121,11 +121,13 @@ def cors_headers(config: HubConfig, request: Request) -> list[tuple[str, str]]:
 
 
 def preflight(config: HubConfig, request: Request) -> Response:
-    """The reply to a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``)."""
-    headers = cors_headers(config, request)
-    if not headers:
-        return error_response(403, "cors", "origin not allowed", close=False)
-    headers.append(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+    """The reply to a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``).
+
+    The origin's own headers are added to it, as to every reply, by the connection.
+    """
+    if not cors_headers(config, request):
+        return error_response(403, "cors", "origin not allowed")
+    headers = [("Access-Control-Allow-Methods", "GET, POST, OPTIONS")]
     asked = request.headers.get("access-control-request-headers")
     if asked:
         headers.append(("Access-Control-Allow-Headers", asked))

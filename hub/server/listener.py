@@ -94,7 +94,8 @@ class Server:
         """Stop accepting, close every connection as a server shutdown, wait, then force."""
         self.closing = True
         self._accepting.cancel()
-        log.info("shutting down: %d connections, grace %.1f s", len(self.transports), grace)
+        connections = len(self.transports) + len(self.polling)
+        log.info("shutting down: %d connections, grace %.1f s", connections, grace)
         live: list[WebSocketTransport | PollingTransport] = [
             *self.transports,
             *self.polling.values(),

@@ -4,6 +4,11 @@ Run it from the repository root (``hub`` need not be installed)::
 
     python tests/interop/app.py [--host 127.0.0.1] [--port 0]
                                 [--ping-interval SECONDS] [--ping-timeout SECONDS]
+                                [--cors-origin ORIGIN ...] [--cors-credentials]
+
+``--cors-origin`` (repeatable; ``*`` for any) and ``--cors-credentials`` set the hub's
+``cors_origins`` and ``cors_credentials``: which browser pages of other origins may use
+long-polling. Without them no CORS headers are sent.
 
 When it is ready it prints ``hub listening on http://HOST:PORT`` (flushed) on stdout; it
 runs until SIGTERM or SIGINT and then exits 0.
@@ -51,9 +56,9 @@ SECRET = "secret"
 WATCHERS = "watchers"
 
 
-def build_hub(tasks: trio.Nursery, *, ping_interval: float, ping_timeout: float) -> Hub:
-    """The interop Hub; ``tasks`` runs the server-to-client ack calls."""
-    hub = Hub(ping_interval=ping_interval, ping_timeout=ping_timeout)
+def build_hub(tasks: trio.Nursery, **settings: Any) -> Hub:
+    """The interop Hub with these settings; ``tasks`` runs the server-to-client ack calls."""
+    hub = Hub(**settings)
 
     root = hub.namespace("/")
 
@@ -135,10 +140,10 @@ def build_hub(tasks: trio.Nursery, *, ping_interval: float, ping_timeout: float)
     return hub
 
 
-async def main(host: str, port: int, ping_interval: float, ping_timeout: float) -> None:
+async def main(host: str, port: int, settings: dict[str, Any]) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
-            hub = build_hub(nursery, ping_interval=ping_interval, ping_timeout=ping_timeout)
+            hub = build_hub(nursery, **settings)
             bound = await nursery.start(hub.serve, host, port)
             print(f"hub listening on http://{host}:{bound}", flush=True)
             async for _ in signals:
@@ -152,8 +157,16 @@ def cli() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ping-interval", type=float, default=25.0)
     parser.add_argument("--ping-timeout", type=float, default=20.0)
+    parser.add_argument("--cors-origin", action="append", default=[], dest="cors_origins")
+    parser.add_argument("--cors-credentials", action="store_true")
     args = parser.parse_args()
-    trio.run(main, args.host, args.port, args.ping_interval, args.ping_timeout)
+    settings = {
+        "ping_interval": args.ping_interval,
+        "ping_timeout": args.ping_timeout,
+        "cors_origins": tuple(args.cors_origins),
+        "cors_credentials": args.cors_credentials,
+    }
+    trio.run(main, args.host, args.port, settings)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ T = TypeVar("T")
 STEP = 5.0  # one wait (connect, ack, event)
 SCENARIO_TIMEOUT = 30.0  # one whole test
 QUIET = 0.3  # how long "nothing else arrives" is watched for
+# The transports clients ask for; None is python-socketio's default (polling, then the
+# upgrade to WebSocket). The tests run once with each.
+TRANSPORTS: list[str] | None = ["websocket"]
 AUTH = {"token": "secret", "user": "grace", "tags": ["x", "y"], "n": 3, "nested": {"ok": True}}
 
 
@@ -80,7 +83,7 @@ async def connected(
     events: tuple[str, ...] = (),
     handlers: dict[str, Callable[..., Any]] | None = None,
 ) -> AsyncIterator[socketio.AsyncClient]:
-    """A client connected to ``namespace`` over WebSocket; raises ``Refused`` on connect_error.
+    """A client connected to ``namespace`` (on ``TRANSPORTS``); raises ``Refused`` on connect_error.
 
     ``events`` are recorded into ``inbox``; ``handlers`` are registered as they are (their
     return value is the ack the client sends).
@@ -104,7 +107,7 @@ async def connected(
                     url,
                     auth=auth,
                     namespaces=[namespace],
-                    transports=["websocket"],
+                    transports=TRANSPORTS,
                     wait_timeout=STEP,
                 )
             except socketio.exceptions.ConnectionError as exc:

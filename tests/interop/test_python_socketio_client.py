@@ -1,4 +1,4 @@
-"""python-socketio's ``socketio.AsyncClient`` (asyncio, websocket transport) against the hub.
+"""python-socketio's ``socketio.AsyncClient`` (asyncio) against the hub, on each transport setting.
 
 The client runs under asyncio while pytest-trio owns ``async def`` tests, so every test here
 is a plain function that drives its scenario with ``run`` (``asyncio.run``, time-bounded).
@@ -8,15 +8,42 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import socketio
 
+from tests.interop import sio_client
 from tests.interop.interop_harness import HubProcess, SpawnHub
 from tests.interop.sio_client import AUTH, QUIET, STEP, Inbox, Refused, ack, connected, run
 
 ALL_BYTES = bytes(range(256))
+
+
+@pytest.fixture(autouse=True, params=["websocket", "default"])
+def transports(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs on WebSocket alone, then on the client's default transports."""
+    chosen = request.param
+    sio_client.TRANSPORTS = ["websocket"] if chosen == "websocket" else None
+    try:
+        yield chosen
+    finally:
+        sio_client.TRANSPORTS = ["websocket"]
+
+
+def test_default_transports_upgrade_to_websocket(app_url: str, transports: str) -> None:
+    """Default transports open on polling (whose OPEN offers the upgrade), then upgrade."""
+
+    async def scenario() -> tuple[list[str], str]:
+        async with connected(app_url) as sio:
+            assert await ack(sio, "echo", 1) == (1,)
+            # python-engineio upgrades inside connect(); the polling OPEN's offer remains.
+            return list(sio.eio.upgrades), sio.transport()
+
+    offered, final = run(scenario)
+    assert final == "websocket"
+    assert offered == ([] if transports == "websocket" else ["websocket"])
 
 
 def is_publish_ack(ack: Any, recipients: int) -> bool:

@@ -135,6 +135,8 @@ async def test_cors_preflight(start_hub: StartHub, open_http: OpenHttp) -> None:
     assert reply.headers["access-control-allow-origin"] == "http://any.example"
     assert "POST" in reply.headers["access-control-allow-methods"]
     assert reply.headers["access-control-allow-headers"] == "authorization, content-type"
+    # Once only: browsers refuse a preflight that repeats it.
+    assert reply.raw_headers.count("access-control-allow-origin") == 1
 
 
 async def test_no_cors_configured_refuses_preflight(

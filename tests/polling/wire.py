@@ -20,9 +20,11 @@ ENGINE = "/socket.io/?EIO=4&transport=polling"
 
 
 class Reply:
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.status = status
-        self.headers = headers
+        # Lower-case names, in order, repeats kept.
+        self.raw_headers = [name for name, _ in headers]
+        self.headers = dict(headers)
         self.body = body
 
     def json(self) -> Any:
@@ -68,7 +70,7 @@ class Http:
             parts = []
             while not isinstance(event := await self._next(), h11.EndOfMessage):
                 parts.append(bytes(event.data))
-        found = {k.decode().lower(): v.decode() for k, v in response.headers}
+        found = [(k.decode().lower(), v.decode()) for k, v in response.headers]
         return Reply(response.status_code, found, b"".join(parts))
 
     async def _next(self) -> Any:

@@ -1,5 +1,11 @@
 // Shared helpers for the Node interop scenarios: the official socket.io-client 4.x,
-// websocket transport only, every wait bounded, one JSON result line on stdout.
+// every wait bounded, one JSON result line on stdout.
+//
+// Transports: the environment variable HUB_TRANSPORTS picks them for every client made
+// here: "websocket" (the default: `transports: ["websocket"]`), "polling"
+// (`transports: ["polling"]`) or "default" (no `transports` option: the client's own
+// default, long-polling first, then the upgrade to WebSocket). When it is set, the result
+// line also carries `engines`: what each Engine.IO connection did (see engineReport).
 //
 // A scenario is `node SCENARIO.mjs URL [ARGS...]`. It prints exactly one JSON line:
 // {"scenario": name, ...what it observed} and exits 0 when it ran to the end, or
@@ -13,10 +19,18 @@ export const WATCHDOG_MS = 30000;
 
 const opened = [];
 
-/** The common client options: websocket only, no reconnection, bounded connect. */
+const TRANSPORTS = { websocket: ["websocket"], polling: ["polling"], default: undefined };
+export const TRANSPORT_MODE = process.env.HUB_TRANSPORTS || "websocket";
+const REPORT_ENGINES = process.env.HUB_TRANSPORTS !== undefined;
+
+/** The common client options: HUB_TRANSPORTS' transports, no reconnection, bounded connect. */
 export function clientOptions(extra = {}) {
+  if (!(TRANSPORT_MODE in TRANSPORTS)) {
+    throw new Error(`HUB_TRANSPORTS=${TRANSPORT_MODE}: expected websocket, polling or default`);
+  }
+  const transports = TRANSPORTS[TRANSPORT_MODE];
   return {
-    transports: ["websocket"],
+    ...(transports ? { transports } : {}),
     reconnection: false,
     forceNew: true,
     timeout: STEP_MS,
@@ -24,9 +38,59 @@ export function clientOptions(extra = {}) {
   };
 }
 
+const engines = [];
+const watched = new WeakSet();
+
+/**
+ * Records what the Engine.IO connection(s) of Manager `m` do: the transport each opened
+ * with, and its "upgrading" / "upgrade" / "upgradeError" events (a Manager opens a new
+ * engine when it reconnects: each one is watched from its creation).
+ */
+export function watchEngines(m) {
+  const watch = () => {
+    const engine = m.engine;
+    if (!engine || watched.has(engine)) return;
+    watched.add(engine);
+    const seen = { engine, first: engine.transport?.name ?? null, upgrading: [], upgrades: [] };
+    seen.upgradeErrors = [];
+    engine.on("upgrading", (transport) => seen.upgrading.push(transport.name));
+    engine.on("upgrade", (transport) => seen.upgrades.push(transport.name));
+    engine.on("upgradeError", (err) => seen.upgradeErrors.push(String(err?.message ?? err)));
+    engines.push(seen);
+  };
+  watch(); // a Manager opens its engine in its constructor (autoConnect)
+  m.on("open", watch); // "open" comes before the engine starts probing for the upgrade
+  return m;
+}
+
+/**
+ * Each watched engine: {first, upgrading, upgrades, upgradeErrors, now, state}, where
+ * `first` is the transport it opened with and `now` the one it uses at the end.
+ */
+export function engineReport() {
+  return engines.map(({ engine, ...seen }) => ({
+    ...seen,
+    now: engine.transport?.name ?? null,
+    state: engine.readyState,
+  }));
+}
+
+/** With default transports, waits (bounded) until each open engine's upgrade settled. */
+async function settleUpgrades() {
+  if (TRANSPORT_MODE !== "default") return;
+  const settled = ({ engine, upgrades, upgradeErrors }) =>
+    engine.readyState !== "open" || upgrades.length > 0 || upgradeErrors.length > 0;
+  try {
+    await waitFor(() => engines.every(settled), "the engines' upgrades");
+  } catch {
+    // reported as is: the test sees an engine that never upgraded
+  }
+}
+
 /** A new socket (own connection) to `url + nsp`; closed automatically at the end. */
 export function connect(url, nsp, extra = {}) {
   const socket = io(url + nsp, clientOptions(extra));
+  watchEngines(socket.io);
   opened.push(socket);
   return socket;
 }
@@ -34,6 +98,7 @@ export function connect(url, nsp, extra = {}) {
 /** A Manager (one Engine.IO connection) for several namespaces; closed at the end. */
 export function manager(url, extra = {}) {
   const m = new Manager(url, clientOptions(extra));
+  watchEngines(m);
   opened.push(m);
   return m;
 }
@@ -161,7 +226,13 @@ export async function run(name, body) {
   try {
     if (!url) throw new Error(`usage: node ${name}.mjs URL [ARGS...]`);
     // Serialized now: closing the sockets below must not change what was observed.
-    line = toJSON({ scenario: name, ...(await body(url, process.argv.slice(3))) });
+    const result = { scenario: name, ...(await body(url, process.argv.slice(3))) };
+    if (REPORT_ENGINES && engines.length > 0) {
+      await settleUpgrades();
+      result.transports = TRANSPORT_MODE;
+      result.engines = engineReport();
+    }
+    line = toJSON(result);
   } catch (err) {
     code = 1;
     line = toJSON({ scenario: name, error: String(err && err.stack ? err.stack : err) });
