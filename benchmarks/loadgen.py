@@ -4,6 +4,11 @@ Everything runs on one asyncio loop in the benchmark's own process (pinned to a 
 server does not use). Subscribers stamp receive times with ``time.monotonic_ns()``; the
 publisher stamps send times with the same clock, which is system-wide, so the difference
 is the one-way latency through the server.
+
+How subscribers connect (``connect``: WebSocket by default, or ``pollwire.connect`` for
+long-polling) and how the publisher publishes (``open_publisher``: the Socket.IO
+``publish`` event by default, or HTTP POSTs) are parameters of ``FanoutLoad``; the
+phases and the measurements are the same for every combination.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -20,6 +25,7 @@ from typing import Any, Protocol
 import orjson
 import procs
 import wire
+from publishers import Publisher, PublishRefused, SocketPublisher
 
 ROOM = "bench"
 EVENT = "tick"
@@ -37,11 +43,33 @@ class ServerProbe(Protocol):
     def rss_kib(self) -> int: ...
 
 
+class Connection(Protocol):
+    """A subscriber's connection: ``wire.SioConnection`` or ``pollwire.PollingConnection``."""
+
+    ready: asyncio.Future[str]
+    closed: asyncio.Future[str]
+    pings: int
+    unexpected: int
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def emit(self, event: str, *args: Any) -> asyncio.Future[Any]: ...
+
+    def close(self) -> None: ...
+
+
+# Opens one subscriber connection (host, port, handler of its events).
+Connector = Callable[[str, int, wire.EventHandler], Awaitable[Connection]]
+# Opens the publisher (host, port).
+PublisherFactory = Callable[[str, int], Awaitable[Publisher]]
+
+
 @dataclass(frozen=True)
 class LoadConfig:
     subscribers: int
     rate: float | None  # publishes per second; None means as fast as the server allows
-    duration: float
+    duration: float  # measured seconds at most
     window: int = 8  # publishes awaiting their ack
     max_lag: int = 32  # publishes not yet delivered to every subscriber; 0 disables
     batch: int = 100  # subscribers connecting concurrently
@@ -49,10 +77,17 @@ class LoadConfig:
     timeout: float = 10.0  # per connect / join / ack wait
     drain_timeout: float = 15.0  # cap on waiting for in-flight deliveries after publishing
     idle_timeout: float = 2.0  # stop draining once nothing arrived for this long
+    count: int | None = None  # measured publishes at most (None: as many as time allows)
+    transport: str = "websocket"  # how the subscribers are connected, for the report
+    name: str = ""  # the scenario's name, prefixed to the label
 
     @property
     def label(self) -> str:
-        return "rate max" if self.rate is None else f"rate {self.rate:g}/s"
+        parts = [self.name] if self.name else []
+        parts.append("rate max" if self.rate is None else f"rate {self.rate:g}/s")
+        if self.count is not None:
+            parts.append(f"{self.count} publishes")
+        return ", ".join(parts)
 
 
 class Deliveries:
@@ -68,6 +103,9 @@ class Deliveries:
         self.last_ns = 0
         self.per_seq: dict[int, int] = {}
         self.target = 0  # open subscribers, i.e. deliveries that complete one publish
+        # Publishing lanes (see ``Publisher.lanes``): order is checked within each; with
+        # more than one, seqs within a lane are not consecutive, so gaps are not counted.
+        self.lanes = 1
         self.waiting_seq: int | None = None
         self._waiter: asyncio.Future[None] | None = None
 
@@ -106,8 +144,8 @@ class Subscriber:
 
     def __init__(self, deliveries: Deliveries) -> None:
         self.d = deliveries
-        self.conn: wire.SioConnection | None = None
-        self.last_seq = -1
+        self.conn: Connection | None = None
+        self.last_seq = [-1] * deliveries.lanes  # per publishing lane
         self.received = 0
 
     def on_event(self, body: bytes, now_ns: int) -> None:
@@ -133,13 +171,23 @@ class Subscriber:
         d.last_ns = now_ns
         d.latencies.append(now_ns - sent_ns)
         self.received += 1
-        last = self.last_seq
-        if seq <= last:
+        if d.lanes == 1:
+            last = self.last_seq[0]
+            if seq <= last:
+                d.out_of_order += 1
+                return
+            if seq != last + 1:
+                d.gaps += seq - last - 1
+            self.last_seq[0] = seq
+            return
+        lane = data.get("lane")
+        if type(lane) is not int or not 0 <= lane < d.lanes:
+            d.malformed += 1
+            return
+        if seq <= self.last_seq[lane]:
             d.out_of_order += 1
             return
-        if seq != last + 1:
-            d.gaps += seq - last - 1
-        self.last_seq = seq
+        self.last_seq[lane] = seq
 
 
 @dataclass
@@ -153,6 +201,7 @@ class PublishStats:
     ack_timeouts: int = 0
     lag_stalls: int = 0
     ack_latencies: array[int] = field(default_factory=lambda: array("q"))
+    last_reply_ns: int = 0
 
     def error(self, message: str) -> None:
         self.ack_errors += 1
@@ -165,6 +214,8 @@ class RunResult:
     server: str
     scenario: str
     subscribers: int
+    transport: str = "websocket"
+    publish_via: str = ""
     connected: int = 0
     connect_failures: dict[str, int] = field(default_factory=dict)
     connect_seconds: float = 0.0
@@ -180,10 +231,14 @@ class RunResult:
     deliveries: int = 0
     window_seconds: float = 0.0
     deliveries_per_s: float = 0.0
+    # From the first publish to the last reply: how fast publishes were taken.
+    publish_seconds: float = 0.0
+    publishes_per_s: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     ack_latency_ms: dict[str, float] = field(default_factory=dict)
     server_cpu_seconds: float = 0.0
     server_cpu_us_per_delivery: float = 0.0
+    server_cpu_us_per_publish: float = 0.0
     rss_before_kib: int = 0
     rss_idle_kib: int = 0
     rss_after_kib: int = 0
@@ -244,29 +299,52 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:120] if text else type(exc).__name__
 
 
+async def websocket_publisher(host: str, port: int) -> Publisher:
+    """The default publisher: the ``publish`` event on its own WebSocket connection."""
+    return SocketPublisher(await wire.connect(host, port))
+
+
 class FanoutLoad:
     """One measured run: connect, warm up, publish for ``duration``, drain, report."""
 
     def __init__(
-        self, host: str, port: int, cfg: LoadConfig, probe: ServerProbe, cores: tuple[int, int]
+        self,
+        host: str,
+        port: int,
+        cfg: LoadConfig,
+        probe: ServerProbe,
+        cores: tuple[int, int],
+        connect: Connector = wire.connect,
+        open_publisher: PublisherFactory = websocket_publisher,
     ) -> None:
         self.host = host
         self.port = port
         self.cfg = cfg
         self.probe = probe
         self.cores = cores  # (server's CPU, generator's CPU)
+        self.connect = connect
+        self.open_publisher = open_publisher
         self.d = Deliveries()
         self.subscribers: list[Subscriber] = []
-        self.publisher: wire.SioConnection | None = None
+        self.publisher: Publisher | None = None
         self.shape_notes: Counter[str] = Counter()
 
     async def run(self, server_name: str) -> RunResult:
         cfg = self.cfg
-        result = RunResult(server=server_name, scenario=cfg.label, subscribers=cfg.subscribers)
+        result = RunResult(
+            server=server_name,
+            scenario=cfg.label,
+            subscribers=cfg.subscribers,
+            transport=cfg.transport,
+        )
         # The publisher connects first so that whatever a server sets up lazily on its
         # first connection (imports, buffers) is in the baseline, not in the per-connection
         # figure.
-        self.publisher = await asyncio.wait_for(wire.connect(self.host, self.port), cfg.timeout)
+        self.publisher = await asyncio.wait_for(
+            self.open_publisher(self.host, self.port), cfg.timeout
+        )
+        result.publish_via = self.publisher.via
+        self.d.lanes = self.publisher.lanes
         await asyncio.sleep(_SETTLE_SECONDS)
         result.rss_before_kib = self.probe.rss_kib()
         await self._connect_all(result)
@@ -318,7 +396,7 @@ class FanoutLoad:
     async def _open_subscriber(self) -> Subscriber:
         sub = Subscriber(self.d)
         conn = await asyncio.wait_for(
-            wire.connect(self.host, self.port, sub.on_event), self.cfg.timeout
+            self.connect(self.host, self.port, sub.on_event), self.cfg.timeout
         )
         sub.conn = conn
         try:
@@ -330,19 +408,27 @@ class FanoutLoad:
         if reply is None or reply.get("ok") is not True:
             conn.close()
             raise wire.WireError(f"join refused: {ack!r}")
-        self._check_shape("join", reply, {"ok"})
+        # The hub also echoes the room.
+        self._check_shape("join", reply, frozenset({"ok"}), frozenset({"room"}))
         return sub
 
-    def _check_shape(self, event: str, reply: dict[str, Any], keys: set[str]) -> None:
+    def _check_shape(
+        self,
+        event: str,
+        reply: dict[str, Any],
+        keys: frozenset[str],
+        optional: frozenset[str] = frozenset(),
+    ) -> None:
         # Extra or missing keys are tolerated but reported: they are contract drift.
-        if reply.keys() != keys:
-            self.shape_notes[f"{event} ack has keys {sorted(reply)}, expected {sorted(keys)}"] += 1
+        if not keys <= reply.keys() <= keys | optional:
+            note = f"{event} reply has keys {sorted(reply)}, expected {sorted(keys)}"
+            self.shape_notes[note] += 1
 
     async def _measure(self, result: RunResult) -> None:
         gen_cpu0, srv_cpu0 = time.process_time(), self.probe.cpu_seconds()
         core0 = [procs.core_ticks(cpu) for cpu in self.cores]
         t0 = time.monotonic_ns()
-        stats = await self._publish(self.cfg.duration, 0)
+        stats = await self._publish(self.cfg.duration, 0, self.cfg.count)
         published_ns, gen_cpu1 = time.monotonic_ns(), time.process_time()
         core1 = [procs.core_ticks(cpu) for cpu in self.cores]
         server_core, generator_core = (
@@ -363,6 +449,11 @@ class FanoutLoad:
         result.server_cpu_seconds = srv_cpu1 - srv_cpu0
         if self.d.count:
             result.server_cpu_us_per_delivery = result.server_cpu_seconds * 1e6 / self.d.count
+        if stats.published:
+            result.server_cpu_us_per_publish = result.server_cpu_seconds * 1e6 / stats.published
+        if stats.last_reply_ns > t0:
+            result.publish_seconds = (stats.last_reply_ns - t0) / 1e9
+            result.publishes_per_s = stats.acked / result.publish_seconds
         # Over the publishing phase only: that is when a saturated generator would distort.
         result.generator_cpu_pct = 100 * (gen_cpu1 - gen_cpu0) / ((published_ns - t0) / 1e9)
         result.latency_ms = percentiles_ms(self.d.latencies, (50, 95, 99))
@@ -379,20 +470,25 @@ class FanoutLoad:
         ):
             setattr(result, name, getattr(stats, name))
 
-    async def _publish(self, seconds: float, seq_offset: int) -> PublishStats:
-        """Publish for ``seconds`` at the configured rate, or as fast as flow control allows.
+    async def _publish(
+        self, seconds: float, seq_offset: int, count: int | None = None
+    ) -> PublishStats:
+        """Publish for ``seconds`` (and at most ``count`` times) at the configured rate, or
+        as fast as flow control allows.
 
         Two bounds keep "max" a measure of the server rather than of a queue: at most
         ``window`` publishes wait for their ack, and (since a server may ack before it has
         delivered) at most ``max_lag`` publishes may be missing from some subscriber.
         """
-        cfg, stats, conn = self.cfg, PublishStats(), self.publisher
-        assert conn is not None
+        cfg, stats, publisher = self.cfg, PublishStats(), self.publisher
+        assert publisher is not None
         window = asyncio.Semaphore(cfg.window)
         pending: set[asyncio.Future[Any]] = set()
         started = time.monotonic()
         deadline = started + seconds
         limit = _MAX_EVENTS if cfg.rate is None else int(seconds * cfg.rate) + 1
+        if count is not None:
+            limit = min(limit, count)
         for n in range(limit):
             if cfg.rate is not None:
                 due = started + n / cfg.rate
@@ -405,13 +501,13 @@ class FanoutLoad:
                 break
             sent_ns = time.monotonic_ns()
             data = {"t": sent_ns, "seq": seq_offset + n}
-            fut = conn.emit("publish", {"room": ROOM, "event": EVENT, "data": data})
+            fut = publisher.publish(ROOM, EVENT, data)
             stats.published += 1
             pending.add(fut)
             fut.add_done_callback(partial(self._on_ack, window, stats, pending, sent_ns))
         if pending:
             await asyncio.wait(set(pending), timeout=cfg.timeout)
-        if cfg.rate is not None:
+        if cfg.rate is not None and count is None:
             # A paced phase lasts its full length, so deliveries/s comes out as rate x N.
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
         return stats
@@ -449,13 +545,16 @@ class FanoutLoad:
         if exc is not None:
             stats.error(_reason(exc))
             return
-        stats.ack_latencies.append(time.monotonic_ns() - sent_ns)
-        ack = fut.result()
-        reply = _single_reply(ack)
-        if reply is None or reply.get("ok") is not True:
-            stats.error(f"bad publish ack {ack!r}")
+        now_ns = time.monotonic_ns()
+        stats.ack_latencies.append(now_ns - sent_ns)
+        stats.last_reply_ns = now_ns
+        assert self.publisher is not None
+        try:
+            reply = self.publisher.parse_reply(fut.result())
+        except PublishRefused as exc:
+            stats.error(str(exc))
             return
-        self._check_shape("publish", reply, {"ok", "recipients"})
+        self._check_shape("publish", reply, self.publisher.reply_keys, self.publisher.optional_keys)
         stats.acked += 1
         recipients = reply.get("recipients")
         if isinstance(recipients, int):
@@ -485,10 +584,10 @@ class FanoutLoad:
                 disconnects[sub.conn.closed.result()[:120]] += 1
             if sub.received < result.published:
                 result.short_subscribers += 1
-                if sub.last_seq < result.published - 1:
+                if max(sub.last_seq) < result.published - 1:
                     result.stalled_subscribers += 1
         if self.publisher is not None and not self.publisher.is_open:
-            disconnects["publisher: " + self.publisher.closed.result()[:100]] += 1
+            disconnects["publisher: " + self.publisher.describe_closed()[:100]] += 1
         result.disconnects = dict(disconnects)
         result.notes.extend(f"{n} x {what}" for what, n in self.shape_notes.items())
         result.out_of_order = self.d.out_of_order

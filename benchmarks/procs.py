@@ -131,12 +131,25 @@ class ServerProcess:
 
     @classmethod
     async def start(
-        cls, name: str, cpu: int, cwd: Path = REPO_ROOT, timeout: float = 30.0
+        cls,
+        name: str,
+        cpu: int,
+        cwd: Path = REPO_ROOT,
+        timeout: float = 30.0,
+        api_key: str | None = None,
     ) -> ServerProcess:
-        """Start ``name`` in ``cwd``; ``python -m hub`` imports the ``hub`` found there."""
-        argv = SERVER_COMMANDS[name]
-        fd, path = tempfile.mkstemp(prefix=f"fanout-{name}-", suffix=".stderr")
+        """Start ``name`` in ``cwd``; ``python -m hub`` imports the ``hub`` found there.
+
+        With ``api_key``, the server's HTTP publish API is on and accepts that key.
+        """
+        argv = list(SERVER_COMMANDS[name])
+        fd, path = tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".stderr")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if api_key is not None:
+            if name == "hub":
+                env["HUB_API_KEYS"] = api_key
+            else:
+                argv += ["--api-key", api_key]
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,

@@ -1,4 +1,4 @@
-"""Plain-text output for the fan-out benchmark: one block per run, then ratio tables."""
+"""Plain-text output for the benchmarks: one block per run, then ratio tables."""
 
 from __future__ import annotations
 
@@ -24,19 +24,22 @@ def format_run(r: RunResult) -> str:
     lat, ack = r.latency_ms, r.ack_latency_ms
     cpu_pct = r.server_cpu_pct
     lines = [
-        f"== {r.server} | {r.scenario} | {r.subscribers} subscribers "
+        f"== {r.server} | {r.scenario} | {r.subscribers} {r.transport} subscribers "
         f"(server pid {r.server_pid}, cpus {r.server_affinity}) ==",
         f"  subscribers        {r.connected} connected in {r.connect_seconds:.2f} s; "
         f"{r.pings_answered} server pings answered",
         f"  events published   {r.published} (acked {r.acked}, "
-        f"recipients reported {r.recipients_total})",
+        f"recipients reported {r.recipients_total}) via {r.publish_via}",
+        f"  publishes/s        {r.publishes_per_s:,.0f} over {r.publish_seconds:.2f} s "
+        "(first publish to last reply)",
         f"  deliveries         {r.deliveries} of {r.expected} expected, "
         f"ratio {r.delivery_ratio:.4f}",
         f"  deliveries/s       {r.deliveries_per_s:,.0f} over {r.window_seconds:.2f} s",
         f"  latency ms         p50 {_ms(lat.get('p50'))}  p95 {_ms(lat.get('p95'))}  "
         f"p99 {_ms(lat.get('p99'))}  max {_ms(lat.get('max'))}",
-        f"  publish ack ms     p50 {_ms(ack.get('p50'))}  p99 {_ms(ack.get('p99'))}",
-        f"  server CPU         {r.server_cpu_us_per_delivery:.2f} us/delivery "
+        f"  publish reply ms   p50 {_ms(ack.get('p50'))}  p99 {_ms(ack.get('p99'))}",
+        f"  server CPU         {r.server_cpu_us_per_delivery:.2f} us/delivery, "
+        f"{r.server_cpu_us_per_publish:.1f} us/publish "
         f"({r.server_cpu_seconds:.2f} s, {cpu_pct:.0f}% of a core)",
         f"  server RSS         {r.rss_before_kib / 1024:.1f} MiB before, "
         f"{r.rss_idle_kib / 1024:.1f} MiB with {r.connected} idle connections "
@@ -84,9 +87,9 @@ def problems(r: RunResult) -> list[str]:
     if r.deliveries > r.expected:
         found.append(f"{r.deliveries - r.expected} more deliveries than expected (duplicates)")
     checks = {
-        "ack errors": r.ack_errors,
-        "ack timeouts": r.ack_timeouts,
-        "acks with recipients != subscribers": r.recipient_mismatches,
+        "publish errors": r.ack_errors,
+        "publish reply timeouts": r.ack_timeouts,
+        "publish replies with recipients != subscribers": r.recipient_mismatches,
         "out-of-order/duplicate deliveries": r.out_of_order,
         "seq gaps seen on connections": r.gaps,
         "malformed tick events": r.malformed,
@@ -94,7 +97,7 @@ def problems(r: RunResult) -> list[str]:
         "publishes that waited >1 s for full delivery": r.lag_stalls,
     }
     found.extend(f"{name}: {value}" for name, value in checks.items() if value)
-    found.extend(f"ack error sample: {s}" for s in r.ack_error_samples)
+    found.extend(f"publish error sample: {s}" for s in r.ack_error_samples)
     if r.disconnects:
         found.append(f"connections dropped during the run: {_counts(r.disconnects)}")
     found.extend(f"server log: {line}" for line in r.server_log_problems)
@@ -102,13 +105,29 @@ def problems(r: RunResult) -> list[str]:
 
 
 # (row label, getter, how to read the ratio)
-_ROWS: Sequence[tuple[str, Callable[[RunResult], float | None], str]] = (
+Row = tuple[str, Callable[[RunResult], float | None], str]
+FANOUT_ROWS: Sequence[Row] = (
     ("server CPU us/delivery", lambda r: r.server_cpu_us_per_delivery, "lower is better"),
     ("latency p50 ms", lambda r: r.latency_ms.get("p50"), "lower is better"),
+    ("latency p95 ms", lambda r: r.latency_ms.get("p95"), "lower is better"),
     ("latency p99 ms", lambda r: r.latency_ms.get("p99"), "lower is better"),
     ("deliveries/s", lambda r: r.deliveries_per_s, "higher is better"),
     ("server CPU % of a core", lambda r: r.server_cpu_pct, "load on the server"),
     ("server RSS KiB/conn", lambda r: r.rss_per_conn_kib, "lower is better"),
+    ("delivery ratio", lambda r: r.delivery_ratio, "1.0 is right"),
+    ("generator CPU %", lambda r: r.generator_cpu_pct, "client headroom"),
+)
+PUBLISH_ROWS: Sequence[Row] = (
+    ("publishes/s", lambda r: r.publishes_per_s, "higher is better"),
+    ("server CPU us/publish", lambda r: r.server_cpu_us_per_publish, "lower is better"),
+    ("server CPU us/delivery", lambda r: r.server_cpu_us_per_delivery, "lower is better"),
+    ("publish reply p50 ms", lambda r: r.ack_latency_ms.get("p50"), "lower is better"),
+    ("publish reply p99 ms", lambda r: r.ack_latency_ms.get("p99"), "lower is better"),
+    ("latency p50 ms", lambda r: r.latency_ms.get("p50"), "lower is better"),
+    ("latency p95 ms", lambda r: r.latency_ms.get("p95"), "lower is better"),
+    ("latency p99 ms", lambda r: r.latency_ms.get("p99"), "lower is better"),
+    ("deliveries/s", lambda r: r.deliveries_per_s, "higher is better"),
+    ("server CPU % of a core", lambda r: r.server_cpu_pct, "load on the server"),
     ("delivery ratio", lambda r: r.delivery_ratio, "1.0 is right"),
     ("generator CPU %", lambda r: r.generator_cpu_pct, "client headroom"),
 )
@@ -122,7 +141,9 @@ def _cell(value: float | None) -> str:
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
 
-def format_comparison(scenario: str, runs: Sequence[RunResult]) -> str:
+def format_comparison(
+    scenario: str, runs: Sequence[RunResult], rows: Sequence[Row] = FANOUT_ROWS
+) -> str:
     """One table per scenario: every server's numbers, then hub / baseline ratios."""
     names = [r.server for r in runs]
     by_name = {r.server: r for r in runs}
@@ -130,8 +151,8 @@ def format_comparison(scenario: str, runs: Sequence[RunResult]) -> str:
     header = f"{'metric':<24}" + "".join(f"{n:>17}" for n in names)
     if ratio_of:
         header += f"{'hub/' + BASELINE:>22}   reading"
-    lines = [f"-- {scenario}, {runs[0].subscribers} subscribers --", header]
-    for label, get, reading in _ROWS:
+    lines = [f"-- {scenario}, {runs[0].subscribers} {runs[0].transport} subscribers --", header]
+    for label, get, reading in rows:
         row = f"{label:<24}" + "".join(f"{_cell(get(r)):>17}" for r in runs)
         if ratio_of:
             mine, base = get(by_name["hub"]), get(by_name[BASELINE])
