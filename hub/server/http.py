@@ -1,6 +1,6 @@
 """HTTP requests and replies as plain values, sans-IO: what every route takes and returns.
 
-The connection (``hub.server.connection``) parses with h11 and turns each request into a
+The connection (``hub.server.connection``) parses with httptools and turns each request into a
 ``Request``; routes answer with a ``Response``; nothing here does I/O.
 """
 
@@ -81,7 +81,8 @@ def engineio_refusal(request: Request, path: str) -> tuple[int, str] | None:
     if transport not in ("polling", "websocket"):
         return UNKNOWN_TRANSPORT
     if transport == "websocket":
-        if not request.wants_websocket or request.method != "GET":
+        upgrading = "upgrade" in request.headers.get("connection", "").lower()
+        if not request.wants_websocket or not upgrading or request.method != "GET":
             return BAD_REQUEST[0], "Bad request: expected a WebSocket upgrade"
         if request.headers.get("sec-websocket-version") != "13" or not request.headers.get(
             "sec-websocket-key"

@@ -162,7 +162,7 @@ async def serve_http(
         while True:
             config = server.hub.config
             try:
-                request = await http.next_request(config.max_payload)
+                request = await http.next_request()
             except RequestError as error:
                 server.hub.counters.errors[error.kind] += 1
                 log.info("remote=%s bad request: %s", remote, error.response.body.decode())

@@ -148,3 +148,50 @@ async def test_no_cors_configured_refuses_preflight(
     reply = await http.request("OPTIONS", ENGINE, headers=asked)
     assert reply.status == 403
     assert "access-control-allow-origin" not in reply.headers
+
+
+async def test_http_1_0_gets_its_reply_then_a_close(start_hub: StartHub) -> None:
+    _, port = await start_hub()
+    reply = await raw_exchange(port, f"GET {ENGINE} HTTP/1.0\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert b"Connection: close" in reply
+
+
+async def test_a_head_sent_in_pieces_is_bounded(start_hub: StartHub) -> None:
+    hub, port = await start_hub()
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(f"GET {ENGINE} HTTP/1.1\r\nX-Big: ".encode())
+        reply = b""
+        with trio.fail_after(10):
+            try:
+                for _ in range(200):  # up to 200 KiB, far past the limit
+                    await stream.send_all(b"a" * 1024)
+            except trio.BrokenResourceError:
+                pass  # the hub answered and hung up mid-head, as it should
+            while chunk := await stream.receive_some(65536):
+                reply += chunk
+    assert reply.startswith(b"HTTP/1.1 431 ")
+    assert hub.stats().errors["bad_request_head"] == 1
+
+
+async def test_head_requests_get_no_body(start_hub: StartHub, open_http: OpenHttp) -> None:
+    _, port = await start_hub()
+    http = await open_http(port)
+    reply = await http.request("HEAD", "/health")
+    assert reply.status == 200
+    assert reply.body == b""
+    assert int(reply.headers["content-length"]) > 0
+    # The connection goes on: the reply had no body to skip.
+    assert (await http.request("GET", ENGINE)).status == 200
+
+
+async def test_a_websocket_opening_needs_connection_upgrade(start_hub: StartHub) -> None:
+    hub, port = await start_hub()
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    reply = await raw_exchange(port, request.encode())
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert hub.stats().errors["bad_request"] == 1
