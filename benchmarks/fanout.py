@@ -14,68 +14,19 @@ hub / python-socketio ratios per scenario.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 import runner
-from loadgen import LoadConfig
-
-SCENARIO_RATES: tuple[float | None, ...] = (10.0, None)
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument(
-        "--rate", type=runner.parse_rate, default=10.0, help="publishes/s, or 'max'"
-    )
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
-    parser.add_argument(
-        "--scenarios", action="store_true", help="run --rate 10 and --rate max (ignores --rate)"
-    )
-    parser.add_argument("--window", type=int, default=8, help="max publishes awaiting an ack")
-    parser.add_argument(
-        "--max-lag",
-        type=int,
-        default=32,
-        help="max publishes not yet received by every subscriber (0: no limit)",
-    )
-    runner.add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    runner.check_common_arguments(parser, args)
-    if args.window < 1 or args.max_lag < 0:
-        parser.error("--window must be >= 1 and --max-lag >= 0")
-    return args
-
-
-def plans(args: argparse.Namespace) -> list[runner.Plan]:
-    rates = SCENARIO_RATES if args.scenarios else (args.rate,)
-    return [
-        runner.Plan(
-            LoadConfig(
-                subscribers=args.subscribers,
-                rate=rate,
-                duration=args.duration,
-                window=args.window,
-                max_lag=args.max_lag,
-                batch=args.batch,
-                warmup=args.warmup,
-            )
-        )
-        for rate in rates
-    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = runner.parse_rate_command(__doc__, argv, subscribers=1000)
     banner = (
         f"{args.subscribers} subscribers, duration {args.duration:g} s, window {args.window}, "
         f"max lag {args.max_lag}"
     )
-    return runner.main("fanout", args, plans(args), args.subscribers, banner=banner)
+    return runner.main("fanout", args, runner.rate_plans(args), args.subscribers, banner=banner)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,7 @@ SCENARIOS: tuple[tuple[int, int], ...] = ((1, 20_000), (100, 5_000))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawTextHelpFormatter
-    )
+    parser = runner.new_parser(__doc__)
     parser.add_argument("--publishes", type=int, default=20_000, help="measured publishes")
     parser.add_argument(
         "--connections", type=int, default=4, help="keep-alive connections, one POST each"
@@ -53,19 +51,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run 20000 publishes to 1 subscriber, then 5000 to 100 (ignores --subscribers "
         "and --publishes)",
     )
-    parser.add_argument(
-        "--max-lag",
-        type=int,
-        default=32,
-        help="max publishes not yet received by every subscriber (0: no limit)",
-    )
-    runner.add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    runner.check_common_arguments(parser, args)
+    args = runner.parse_arguments(parser, argv)
     if not 1 <= args.publishes <= 1_000_000:
         parser.error("--publishes must be in [1, 1000000]")
-    if not 1 <= args.connections <= 64 or args.max_lag < 0:
-        parser.error("--connections must be in [1, 64] and --max-lag >= 0")
+    if not 1 <= args.connections <= 64:
+        parser.error("--connections must be in [1, 64]")
     return args
 
 

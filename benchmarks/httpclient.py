@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import cast
 
-from wire import ConnectionClosed, WireError
+from sioclient import ConnectionClosed, WireError
 
 _MAX_HEAD = 16 * 1024
 _MAX_BODY = 16 * 1024 * 1024

@@ -26,6 +26,7 @@ import orjson
 import procs
 import wire
 from publishers import Publisher, PublishRefused, SocketPublisher
+from sioclient import EventHandler, SioClient, WireError
 
 ROOM = "bench"
 EVENT = "tick"
@@ -43,24 +44,9 @@ class ServerProbe(Protocol):
     def rss_kib(self) -> int: ...
 
 
-class Connection(Protocol):
-    """A subscriber's connection: ``wire.SioConnection`` or ``pollwire.PollingConnection``."""
-
-    ready: asyncio.Future[str]
-    closed: asyncio.Future[str]
-    pings: int
-    unexpected: int
-
-    @property
-    def is_open(self) -> bool: ...
-
-    def emit(self, event: str, *args: Any) -> asyncio.Future[Any]: ...
-
-    def close(self) -> None: ...
-
-
-# Opens one subscriber connection (host, port, handler of its events).
-Connector = Callable[[str, int, wire.EventHandler], Awaitable[Connection]]
+# Opens one subscriber connection (host, port, handler of its events): a
+# ``wire.SioConnection`` or a ``pollwire.PollingConnection``.
+Connector = Callable[[str, int, EventHandler], Awaitable[SioClient]]
 # Opens the publisher (host, port).
 PublisherFactory = Callable[[str, int], Awaitable[Publisher]]
 
@@ -144,7 +130,7 @@ class Subscriber:
 
     def __init__(self, deliveries: Deliveries) -> None:
         self.d = deliveries
-        self.conn: Connection | None = None
+        self.conn: SioClient | None = None
         self.last_seq = [-1] * deliveries.lanes  # per publishing lane
         self.received = 0
 
@@ -407,7 +393,7 @@ class FanoutLoad:
         reply = _single_reply(ack)
         if reply is None or reply.get("ok") is not True:
             conn.close()
-            raise wire.WireError(f"join refused: {ack!r}")
+            raise WireError(f"join refused: {ack!r}")
         # The hub also echoes the room.
         self._check_shape("join", reply, frozenset({"ok"}), frozenset({"room"}))
         return sub

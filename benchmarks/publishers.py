@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import httpclient
 import orjson
 import wire
+from sioclient import ConnectionClosed
 
 API_PATH = b"/api/publish"
 NAMESPACE = "/"
@@ -143,7 +144,7 @@ class HttpPublisher:
             self._idle.popleft()
         if not self._idle:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            fut.set_exception(wire.ConnectionClosed("no idle keep-alive connection"))
+            fut.set_exception(ConnectionClosed("no idle keep-alive connection"))
             return fut
         lane = self._idle.popleft()
         data["lane"] = lane

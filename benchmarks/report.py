@@ -106,30 +106,48 @@ def problems(r: RunResult) -> list[str]:
 
 # (row label, getter, how to read the ratio)
 Row = tuple[str, Callable[[RunResult], float | None], str]
-FANOUT_ROWS: Sequence[Row] = (
-    ("server CPU us/delivery", lambda r: r.server_cpu_us_per_delivery, "lower is better"),
-    ("latency p50 ms", lambda r: r.latency_ms.get("p50"), "lower is better"),
-    ("latency p95 ms", lambda r: r.latency_ms.get("p95"), "lower is better"),
-    ("latency p99 ms", lambda r: r.latency_ms.get("p99"), "lower is better"),
+
+
+def _percentile_rows(
+    label: str, get: Callable[[RunResult], dict[str, float]], *ps: str
+) -> list[Row]:
+    """One row per percentile ``ps`` of the distribution ``get`` returns, lower is better."""
+
+    def row(p: str) -> Row:
+        return (f"{label} {p} ms", lambda r: get(r).get(p), "lower is better")
+
+    return [row(p) for p in ps]
+
+
+_CPU_PER_DELIVERY: Row = (
+    "server CPU us/delivery",
+    lambda r: r.server_cpu_us_per_delivery,
+    "lower is better",
+)
+# What the deliveries took: latency, throughput, the server's load.
+_DELIVERY_ROWS: Sequence[Row] = (
+    *_percentile_rows("latency", lambda r: r.latency_ms, "p50", "p95", "p99"),
     ("deliveries/s", lambda r: r.deliveries_per_s, "higher is better"),
     ("server CPU % of a core", lambda r: r.server_cpu_pct, "load on the server"),
-    ("server RSS KiB/conn", lambda r: r.rss_per_conn_kib, "lower is better"),
+)
+# Whether the run itself can be trusted.
+_CHECK_ROWS: Sequence[Row] = (
     ("delivery ratio", lambda r: r.delivery_ratio, "1.0 is right"),
     ("generator CPU %", lambda r: r.generator_cpu_pct, "client headroom"),
+)
+FANOUT_ROWS: Sequence[Row] = (
+    _CPU_PER_DELIVERY,
+    *_DELIVERY_ROWS,
+    ("server RSS KiB/conn", lambda r: r.rss_per_conn_kib, "lower is better"),
+    *_CHECK_ROWS,
 )
 PUBLISH_ROWS: Sequence[Row] = (
     ("publishes/s", lambda r: r.publishes_per_s, "higher is better"),
     ("server CPU us/publish", lambda r: r.server_cpu_us_per_publish, "lower is better"),
-    ("server CPU us/delivery", lambda r: r.server_cpu_us_per_delivery, "lower is better"),
-    ("publish reply p50 ms", lambda r: r.ack_latency_ms.get("p50"), "lower is better"),
-    ("publish reply p99 ms", lambda r: r.ack_latency_ms.get("p99"), "lower is better"),
-    ("latency p50 ms", lambda r: r.latency_ms.get("p50"), "lower is better"),
-    ("latency p95 ms", lambda r: r.latency_ms.get("p95"), "lower is better"),
-    ("latency p99 ms", lambda r: r.latency_ms.get("p99"), "lower is better"),
-    ("deliveries/s", lambda r: r.deliveries_per_s, "higher is better"),
-    ("server CPU % of a core", lambda r: r.server_cpu_pct, "load on the server"),
-    ("delivery ratio", lambda r: r.delivery_ratio, "1.0 is right"),
-    ("generator CPU %", lambda r: r.generator_cpu_pct, "client headroom"),
+    _CPU_PER_DELIVERY,
+    *_percentile_rows("publish reply", lambda r: r.ack_latency_ms, "p50", "p99"),
+    *_DELIVERY_ROWS,
+    *_CHECK_ROWS,
 )
 
 

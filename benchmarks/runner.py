@@ -1,7 +1,9 @@
 """What every benchmark command shares: arguments, pinning, one run per server, the end.
 
 A benchmark module (``fanout.py``, ``http_publish.py``, ``polling.py``) builds its
-``LoadConfig``s and says how subscribers connect and how the publisher publishes;
+``LoadConfig``s and says how subscribers connect and how the publisher publishes
+(``parse_arguments`` adds and checks the options they all have; ``parse_rate_command``
+and ``rate_plans`` are the whole set-up of the two that publish at a rate for a time);
 ``run_one`` starts a server, runs one ``FanoutLoad`` against it and stops the server
 whatever happens; ``main`` runs the whole plan on uvloop and prints the ratio tables.
 """
@@ -34,11 +36,14 @@ from loadgen import (
 from procs import REPO_ROOT, SERVER_COMMANDS, ServerProcess
 from publishers import PublishRefused
 from report import FANOUT_ROWS, Row, format_comparison, format_run
+from sioclient import ConnectionClosed, WireError
 
 _LOG_PROBLEM = re.compile(r"traceback|error|exception|warning|critical|unhandled", re.IGNORECASE)
 # "SomeError: message", the line a traceback ends with.
 _EXCEPTION_SUMMARY = re.compile(r"\b[A-Za-z_][\w.]*(Error|Exception|Group|Warning): ")
 _MAX_LOG_LINES = 8
+# ``--scenarios`` of the commands that publish at a rate: 10/s, then as fast as possible.
+SCENARIO_RATES: tuple[float | None, ...] = (10.0, None)
 
 
 def parse_rate(text: str) -> float | None:
@@ -57,6 +62,13 @@ def parse_servers(text: str) -> list[str]:
         known = ", ".join(SERVER_COMMANDS)
         raise argparse.ArgumentTypeError(f"unknown server {unknown}; known: {known}")
     return names
+
+
+def new_parser(doc: str) -> argparse.ArgumentParser:
+    """A command's parser, described by the first line of its module docstring."""
+    return argparse.ArgumentParser(
+        description=doc.splitlines()[0], formatter_class=argparse.RawTextHelpFormatter
+    )
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,18 +90,54 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_common_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Validate what ``add_common_arguments`` added; exits with a usage error."""
+    """Validate what ``parse_arguments`` added; exits with a usage error."""
     if not 1 <= args.subscribers <= 10_000:
         parser.error("--subscribers must be in [1, 10000]")
     if not 0 < args.duration <= 300:
         parser.error("--duration must be in (0, 300] seconds")
     if args.batch < 1 or not 0 <= args.warmup <= 60:
         parser.error("--batch must be >= 1 and --warmup in [0, 60]")
+    if args.max_lag < 0:
+        parser.error("--max-lag must be >= 0")
     if args.server_cpu == args.generator_cpu:
         parser.error("the server and the generator must be on different CPUs")
     if not (args.hub_src / "hub" / "__main__.py").is_file():
         parser.error(f"--hub-src: no hub/__main__.py under {args.hub_src}")
     args.hub_src = args.hub_src.resolve()
+
+
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """Add ``--max-lag`` and the common options after the command's own, parse, check."""
+    parser.add_argument(
+        "--max-lag",
+        type=int,
+        default=32,
+        help="max publishes not yet received by every subscriber (0: no limit)",
+    )
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    check_common_arguments(parser, args)
+    return args
+
+
+def parse_rate_command(
+    doc: str, argv: Sequence[str] | None, subscribers: int
+) -> argparse.Namespace:
+    """The options of a command that publishes at ``--rate`` for ``--duration``, parsed."""
+    parser = new_parser(doc)
+    parser.add_argument("--subscribers", type=int, default=subscribers)
+    parser.add_argument("--rate", type=parse_rate, default=10.0, help="publishes/s, or 'max'")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument(
+        "--scenarios", action="store_true", help="run --rate 10 and --rate max (ignores --rate)"
+    )
+    parser.add_argument("--window", type=int, default=8, help="max publishes awaiting an ack")
+    args = parse_arguments(parser, argv)
+    if args.window < 1:
+        parser.error("--window must be >= 1")
+    return args
 
 
 def prepare_process(generator_cpu: int, server_cpu: int, connections: int) -> None:
@@ -130,6 +178,33 @@ class Plan:
     api_key: str | None = None  # turns the servers' HTTP publish API on
 
 
+def rate_plans(
+    args: argparse.Namespace,
+    connect: Connector = wire.connect,
+    transport: str = "websocket",
+    name: str = "",
+) -> list[Plan]:
+    """One plan per rate (``--rate``, or every scenario rate) for ``parse_rate_command``."""
+    rates = SCENARIO_RATES if args.scenarios else (args.rate,)
+    return [
+        Plan(
+            LoadConfig(
+                subscribers=args.subscribers,
+                rate=rate,
+                duration=args.duration,
+                window=args.window,
+                max_lag=args.max_lag,
+                batch=args.batch,
+                warmup=args.warmup,
+                transport=transport,
+                name=name,
+            ),
+            connect=connect,
+        )
+        for rate in rates
+    ]
+
+
 async def run_one(name: str, plan: Plan, args: argparse.Namespace) -> RunResult | None:
     """Start ``name``, run the load, stop the server whatever happens."""
     cfg = plan.cfg
@@ -157,8 +232,8 @@ async def run_one(name: str, plan: Plan, args: argparse.Namespace) -> RunResult 
     except (
         OSError,
         TimeoutError,
-        wire.WireError,
-        wire.ConnectionClosed,
+        WireError,
+        ConnectionClosed,
         PublishRefused,
     ) as exc:
         print(f"{heading} run failed: {type(exc).__name__}: {exc}", flush=True)

@@ -4,7 +4,8 @@ The load generator has to absorb tens of thousands of messages a second on one c
 this is an ``asyncio.Protocol`` with a hand-written RFC 6455 frame parser instead of a
 full WebSocket library: per-message overhead is what limits the generator. It speaks
 only what the benchmark needs: the WebSocket transport (no polling), the default
-namespace, text packets, acknowledgements, and answering pings.
+namespace, text packets, acknowledgements, and answering pings. This module is the
+WebSocket framing; what is done with the packets is ``sioclient.SioClient``'s.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import itertools
 import os
 import time
-from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 import orjson
+from sioclient import EventHandler, SioClient, WireError
 
 SOCKET_IO_PATH = "/socket.io/?EIO=4&transport=websocket"
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -27,23 +27,6 @@ _MAX_HANDSHAKE = 16 * 1024
 
 # WebSocket opcodes.
 _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-
-# First bytes of packets, compared as ints on the hot path.
-_EIO_OPEN, _EIO_CLOSE, _EIO_PING, _EIO_MESSAGE, _EIO_NOOP = b"01246"
-_SIO_CONNECT, _SIO_DISCONNECT, _SIO_EVENT, _SIO_ACK, _SIO_CONNECT_ERROR = b"01234"
-_OPEN_BRACKET = ord("[")
-_SLASH = ord("/")
-
-# (body of a 42 EVENT packet, i.e. the JSON array, receive time in monotonic ns)
-EventHandler = Callable[[bytes, int], None]
-
-
-class WireError(Exception):
-    """The peer broke the WebSocket, Engine.IO or Socket.IO protocol."""
-
-
-class ConnectionClosed(Exception):
-    """The connection ended before the awaited reply arrived."""
 
 
 def _mask(payload: bytes, key: bytes) -> bytes:
@@ -74,51 +57,20 @@ def _accept_key(key: str) -> str:
     return base64.b64encode(hashlib.sha1(key.encode() + _WS_GUID).digest()).decode()
 
 
-def parse_sio(body: bytes) -> tuple[int, str, int | None, Any]:
-    """A Socket.IO packet (after the Engine.IO ``4``) as (type, namespace, ack id, data)."""
-    if not body:
-        raise WireError("empty socket.io packet")
-    kind, pos = body[0], 1
-    if kind in b"56":
-        raise WireError("binary socket.io packets are not expected in this benchmark")
-    namespace = "/"
-    if pos < len(body) and body[pos] == _SLASH:
-        comma = body.find(b",", pos)
-        end = comma if comma >= 0 else len(body)
-        namespace = body[pos:end].decode()
-        pos = end + 1
-    start = pos
-    while pos < len(body) and 0x30 <= body[pos] <= 0x39:
-        pos += 1
-    ack_id = int(body[start:pos]) if pos > start else None
-    data = orjson.loads(body[pos:]) if pos < len(body) else None
-    return kind, namespace, ack_id, data
+class SioConnection(SioClient, asyncio.Protocol):
+    """One Socket.IO client connection to the default namespace, over a WebSocket.
 
-
-class SioConnection(asyncio.Protocol):
-    """One Socket.IO client connection to the default namespace.
-
-    ``ready`` resolves with the Socket.IO sid once the namespace is connected; ``emit``
-    returns a future for the acknowledgement; every server EVENT goes to ``on_event``.
+    What it does with the packets is ``SioClient``'s; this is the framing.
     """
 
     def __init__(self, host: str, port: int, on_event: EventHandler | None = None) -> None:
-        self.host = host
-        self.port = port
-        self.on_event = on_event
-        loop = asyncio.get_running_loop()
-        self.ready: asyncio.Future[str] = loop.create_future()
-        self.closed: asyncio.Future[str] = loop.create_future()
-        self.pings = 0
-        self.unexpected = 0
+        super().__init__(host, port, on_event)
         self._transport: asyncio.Transport | None = None
         self._key = base64.b64encode(os.urandom(16)).decode()
         self._handshaking = True
         self._buf = bytearray()
         self._fragments: list[bytes] = []
         self._fragment_opcode = 0
-        self._acks: dict[int, asyncio.Future[Any]] = {}
-        self._ack_ids = itertools.count()
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -133,7 +85,7 @@ class SioConnection(asyncio.Protocol):
             f"Sec-WebSocket-Key: {self._key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n"
         )
-        transport.write(request.encode())
+        self._transport.write(request.encode())
 
     def data_received(self, data: bytes) -> None:
         if self._buf:
@@ -154,21 +106,6 @@ class SioConnection(asyncio.Protocol):
         self._fail(f"connection lost: {exc!r}" if exc else "connection closed by peer")
 
     # -- public API -------------------------------------------------------------------
-
-    @property
-    def is_open(self) -> bool:
-        return not self.closed.done()
-
-    def emit(self, event: str, *args: Any) -> asyncio.Future[Any]:
-        """Send an EVENT asking for an ack; the future gets the ack's argument list."""
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if not self.is_open:
-            fut.set_exception(ConnectionClosed(self.closed.result()))
-            return fut
-        ack_id = next(self._ack_ids)
-        self._acks[ack_id] = fut
-        self._send_text(b"42%d" % ack_id + orjson.dumps([event, *args]))
-        return fut
 
     def close(self) -> None:
         """Drop the TCP connection without a closing handshake (teardown only)."""
@@ -232,7 +169,7 @@ class SioConnection(asyncio.Protocol):
     def _on_frame(self, first: int, payload: bytes, now_ns: int) -> None:
         opcode, fin = first & 0x0F, first & 0x80
         if opcode == _TEXT and fin:
-            self._on_text(payload, now_ns)
+            self._on_packet(payload, now_ns)
         elif opcode == _BINARY and fin:
             self.unexpected += 1
         elif opcode in (_TEXT, _BINARY):
@@ -244,7 +181,7 @@ class SioConnection(asyncio.Protocol):
             if fin:
                 whole, self._fragments = b"".join(self._fragments), []
                 if self._fragment_opcode == _TEXT:
-                    self._on_text(whole, now_ns)
+                    self._on_packet(whole, now_ns)
                 else:
                     self.unexpected += 1
         elif opcode == _PING:
@@ -258,74 +195,22 @@ class SioConnection(asyncio.Protocol):
         elif opcode != _PONG:
             raise WireError(f"unknown opcode {opcode}")
 
-    def _on_text(self, payload: bytes, now_ns: int) -> None:
-        if not payload:
-            raise WireError("empty engine.io packet")
-        kind = payload[0]
-        if kind == _EIO_MESSAGE:
-            # Hot path: a server EVENT for the default namespace without an ack id.
-            if payload[1:2] == b"2" and payload[2:3] == b"[" and self.on_event is not None:
-                self.on_event(payload[2:], now_ns)
-            else:
-                self._on_sio(payload[1:])
-        elif kind == _EIO_PING:
-            self.pings += 1
-            self._send_text(b"3" + payload[1:])
-        elif kind == _EIO_OPEN:
-            handshake = orjson.loads(payload[1:])
-            if not isinstance(handshake, dict) or "sid" not in handshake:
-                raise WireError(f"bad open packet {payload[:200]!r}")
-            self._send_text(b"40")
-        elif kind == _EIO_CLOSE:
-            self._fail("engine.io close packet")
-        elif kind != _EIO_NOOP:
-            raise WireError(f"unexpected engine.io packet {payload[:200]!r}")
-
-    def _on_sio(self, body: bytes) -> None:
-        kind, namespace, ack_id, data = parse_sio(body)
-        if namespace != "/":
-            self.unexpected += 1
-        elif kind == _SIO_ACK and ack_id is not None:
-            fut = self._acks.pop(ack_id, None)
-            if fut is None:
-                self.unexpected += 1
-            elif not fut.done():
-                fut.set_result(data)
-        elif kind == _SIO_CONNECT:
-            if not isinstance(data, dict) or "sid" not in data:
-                raise WireError(f"bad connect packet {body[:200]!r}")
-            if not self.ready.done():
-                self.ready.set_result(str(data["sid"]))
-        elif kind == _SIO_CONNECT_ERROR:
-            self._fail(f"namespace connect refused: {data!r}")
-        elif kind == _SIO_DISCONNECT:
-            self._fail("socket.io disconnect packet")
-        else:  # an EVENT that missed the hot path (ack id or odd spacing), or garbage
-            self.unexpected += 1
+    def _on_open(self, packet: bytes) -> None:
+        handshake = orjson.loads(packet[1:])
+        if not isinstance(handshake, dict) or "sid" not in handshake:
+            raise WireError(f"bad open packet {packet[:200]!r}")
+        self._send_packet(b"40")
 
     # -- outgoing and teardown --------------------------------------------------------
 
-    def _send_text(self, payload: bytes) -> None:
-        self._send(client_frame(_TEXT, payload))
+    def _send_packet(self, packet: bytes) -> None:
+        self._send(client_frame(_TEXT, packet))
 
     def _send(self, frame: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(frame)
 
-    def _fail(self, reason: str) -> None:
-        """Record why the connection ended and fail everything still waiting on it."""
-        if self.closed.done():
-            return
-        self.closed.set_result(reason)
-        error = ConnectionClosed(reason)
-        if not self.ready.done():
-            self.ready.set_exception(error)
-            self.ready.exception()  # mark retrieved: a refused connect is reported, not raised
-        for fut in self._acks.values():
-            if not fut.done():
-                fut.set_exception(error)
-                fut.exception()
-        self._acks.clear()
+    def _drop(self, reason: str) -> None:
         if self._transport is not None and "protocol error" in reason:
             self._transport.abort()
 
