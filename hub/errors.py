@@ -7,6 +7,7 @@
     ├── NotConnected         the session or connection is gone
     ├── NotRunning           the hub is not serving
     ├── LimitExceeded        a configured bound was hit
+    │   └── QueueFull        a user emitter's queue is full (``emit_nowait``)
     └── ConfigError          a setting is unknown, of the wrong type or out of range
 
 Built-in names (``ConnectionError``, ``TimeoutError``) are never shadowed.
@@ -56,3 +57,7 @@ class ConfigError(HubError):
 
 class NotRunning(HubError):
     """The hub is not serving (not started yet, or stopped)."""
+
+
+class QueueFull(LimitExceeded):
+    """A user's emitter queue is full; ``await emitter.emit(...)`` would have waited."""

@@ -49,6 +49,24 @@ class HubConfig:
     cors_credentials: bool = False
     # Keys the HTTP API accepts as "Authorization: Bearer <key>"; none turns the API off.
     api_keys: tuple[str, ...] = ()
+    # User emitters (``hub.user(id)``). Events pending per user (queued, or sent and not
+    # acked yet): past it ``await emit`` waits and ``emit_nowait`` raises QueueFull.
+    emitter_queue: int = attrs.field(default=10_000, validator=_positive_int)
+    # How long events wait for a user who has no session at all before they expire.
+    emitter_offline_ttl: float = attrs.field(default=300.0, validator=_positive)
+    # An acked event is resent when its ack has not come this soon ...
+    emitter_ack_timeout: float = attrs.field(default=10.0, validator=_positive)
+    # ... after a backoff of base * 2**(attempt - 1), capped at max, with jitter ...
+    emitter_backoff_base: float = attrs.field(default=0.5, validator=_positive)
+    emitter_backoff_max: float = attrs.field(default=30.0, validator=_positive)
+    # ... until it was sent this many times (an emit's max_attempts overrides it).
+    emitter_max_attempts: int = attrs.field(default=5, validator=_positive_int)
+    # Batchable events leave together once this many are queued or the first has waited
+    # the window (milliseconds; 0 sends whatever is queued when a session has room).
+    emitter_batch_window_ms: float = attrs.field(default=20.0, validator=_not_negative)
+    emitter_batch_size: int = attrs.field(default=100, validator=_positive_int)
+    # An emitter with nothing pending is forgotten after this many idle seconds.
+    emitter_idle_reap: float = attrs.field(default=60.0, validator=_positive)
 
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -111,7 +129,14 @@ def make_config(base: HubConfig | None = None, **settings: Any) -> HubConfig:
     """``base`` (or the defaults) with ``settings`` applied, validated."""
     values = attrs.asdict(base or HubConfig()) | settings
     try:
-        return _converter.structure(values, HubConfig)
+        config = _converter.structure(values, HubConfig)
     except cattrs.BaseValidationError as error:
         problems = "; ".join(cattrs.transform_error(error, format_exception=_describe))
         raise ConfigError(f"invalid hub settings: {problems}") from None
+    if config.emitter_backoff_max < config.emitter_backoff_base:
+        raise ConfigError(
+            "invalid hub settings: emitter_backoff_max must be at least emitter_backoff_base, "
+            f"got {config.emitter_backoff_max!r} < {config.emitter_backoff_base!r}"
+            " @ $.emitter_backoff_max"
+        )
+    return config

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 from hub.core.config import HubConfig, make_config
+from hub.core.emitter import UserEmitter
 from hub.core.history import new_boot_id
 from hub.core.namespace import Namespace, Published, Target
 from hub.core.rooms import Rooms
-from hub.core.stats import Counters, HubStats
+from hub.core.stats import Counters, EmitterStats, HubStats
 from hub.errors import NotRunning
 from hub.protocol.outgoing import Outgoing
 
@@ -34,6 +36,33 @@ class Serving(Protocol):
 
 # Runs a function soon in the hub's event loop thread; callable from any thread.
 CallSoon = Callable[..., None]
+# Starts a task in the server's nursery (the core imports no trio, so it is handed one);
+# the server cancels these tasks when it shuts down. False: not started (stopping).
+Spawn = Callable[[Callable[[], Awaitable[None]]], bool]
+
+
+class UserIndex(Rooms["Session"]):
+    """Live sessions by user id; tells the user's emitter when sessions come and go.
+
+    Both ``Namespace.admit``/``drop`` and a ``session.user_id`` change go through here,
+    so an emitter hears of a user's sessions however they got their id.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__()
+        self._hub = hub
+
+    def add(self, member: Session, room: str) -> None:
+        super().add(member, room)
+        emitter = self._hub.emitters.get(room)
+        if emitter is not None:
+            emitter.session_joined()
+
+    def discard(self, member: Session, room: str) -> None:
+        super().discard(member, room)
+        emitter = self._hub.emitters.get(room)
+        if emitter is not None:
+            emitter.session_left(offline=room not in self)
 
 
 class Hub:
@@ -47,7 +76,12 @@ class Hub:
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
         # Live sessions by ``session.user_id``, across namespaces (kept by admit and drop).
-        self.users: Rooms[Session] = Rooms()
+        self.users: Rooms[Session] = UserIndex(self)
+        # Per-user emitters (``hub.user``), made on demand, forgotten when idle and empty.
+        self.emitters: dict[str, UserEmitter] = {}
+        # Ids of emitter events: with the boot id, unique per hub.
+        self.emit_ids = itertools.count(1)
+        self.spawn: Spawn | None = None
         # Part of every history offset, so offsets of another hub never match ours.
         self.boot_id = new_boot_id()
         self.port: int | None = None
@@ -178,6 +212,39 @@ class Hub:
                 count += found.broadcast(packet, to=sids)
         return count
 
+    def user(self, user_id: str) -> UserEmitter:
+        """The emitter of one user (made on first use): queued, prioritized, acked events.
+
+        ``await hub.user("alice").emit("job_done", {...}, ack=True)`` returns a handle;
+        see ``UserEmitter.emit_nowait`` for the options and the README for the wire format.
+        """
+        if not isinstance(user_id, str):
+            raise TypeError(f"a user id is a string, not {type(user_id).__name__}")
+        emitter = self.emitters.get(user_id)
+        if emitter is None:
+            emitter = self.emitters[user_id] = UserEmitter(self, user_id)
+            emitter.kick()  # its pump reaps it if it stays unused
+        return emitter
+
+    def forget_emitter(self, emitter: UserEmitter) -> None:
+        """Called by an emitter idle and empty for ``emitter_idle_reap`` seconds."""
+        emitter.reaped = True
+        if self.emitters.get(emitter.user_id) is emitter:
+            del self.emitters[emitter.user_id]
+
+    def _emitter_stats(self) -> EmitterStats:
+        totals = self.counters.emitter.snapshot()
+        users = {user_id: emitter.stats() for user_id, emitter in self.emitters.items()}
+        return EmitterStats(
+            delivered=totals.delivered,
+            acked=totals.acked,
+            retried=totals.retried,
+            expired=totals.expired,
+            dropped=totals.dropped,
+            pending=sum(stats.pending for stats in users.values()),
+            users=users,
+        )
+
     def _namespace_for(self, name: str) -> Namespace:
         found = self.namespaces.get(name)
         if found is None:
@@ -212,6 +279,7 @@ class Hub:
             dropped=dict(c.dropped),
             disconnects=dict(c.disconnects),
             errors=dict(c.errors),
+            emitter=self._emitter_stats(),
         )
 
     async def serve(
@@ -243,15 +311,21 @@ class Hub:
         if self._server is not None:
             await self._server.shutdown(grace)
 
-    def attach(self, server: Serving, port: int, call_soon: CallSoon) -> None:
-        """Called by the server once it listens."""
+    def attach(
+        self, server: Serving, port: int, call_soon: CallSoon, spawn: Spawn | None = None
+    ) -> None:
+        """Called by the server once it listens; ``spawn`` runs hub tasks in its nursery."""
         self._server, self.port, self._call_soon = server, port, call_soon
+        self.spawn = spawn
         self.started_at = time.time()
+        # Emitters outlive a run: those with work (or to reap) start again.
+        for emitter in list(self.emitters.values()):
+            emitter.kick()
 
     def detach(self, server: Serving) -> None:
         """Called by the server when it has stopped."""
         if self._server is server:
-            self._server = self._call_soon = None
+            self._server = self._call_soon = self.spawn = None
 
 
 _process_hub: Hub | None = None

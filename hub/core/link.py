@@ -13,3 +13,16 @@ class Link(Protocol):
 
     def close(self, reason: str) -> None:
         """End the whole connection soon; never waits."""
+
+
+class Paced(Protocol):
+    """A link that tells how much it has queued (WebSocket and long-polling transports).
+
+    User emitters hand a session more events only while this is small, so a slow
+    reader's backlog stays in the emitter's queue; links without it never hold back.
+    """
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes handed over but not yet taken by the peer's kernel (or by a GET)."""
+        ...

@@ -82,11 +82,27 @@ class Namespace:
 
     # Handlers
 
-    def on(self, event: str) -> Callable[[H], H]:
-        """Register ``async def handler(session, *args)``; its return value is the ack."""
+    def on(self, event: str | type[Any]) -> Callable[[H], H]:
+        """Register ``async def handler(session, *args)``; its return value is the ack.
+
+        ``event`` may be a typed event class (``hub.events``): the handler is then
+        ``async def handler(session, obj)`` and gets the structured object; an invalid
+        payload never reaches it (the client gets an ``invalid_event`` error ack).
+        """
+        if isinstance(event, str):
+            name, typed = event, None
+        else:
+            from hub.events.base import name_of  # lazy: hub.events builds on hub.core
+
+            name, typed = name_of(event), event  # TypeError now for an untyped class
 
         def register(handler: H) -> H:
-            self.handlers[event] = handler
+            if typed is None:
+                self.handlers[name] = handler
+            else:
+                from hub.events.dispatch import typed_handler
+
+                self.handlers[name] = typed_handler(self, typed, handler)[1]
             return handler
 
         return register

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -59,7 +60,8 @@ class Session:
         self.connected = False
         self._user_id: str | None = None
         self._rooms: set[str] = set(resumed.rooms) if resumed else set()
-        self._acks: dict[int, _AckWaiter] = {}
+        # Pending acks: a waiter a ``call`` awaits, or a callback (``expect_ack``).
+        self._acks: dict[int, _AckWaiter | Callable[[list[Any] | None], None]] = {}
         self._ack_ids = itertools.count()
 
     def __repr__(self) -> str:
@@ -151,19 +153,41 @@ class Session:
     def send(self, packet: SioPacket, volatile: bool = False) -> None:
         self.link.deliver(Outgoing(packet), volatile=volatile)
 
+    def expect_ack(self, on_ack: Callable[[list[Any] | None], None]) -> int:
+        """A new ack id whose answer calls ``on_ack(args)``: the ack's arguments, or None
+        if the session closes first. For callers that cannot wait in a task per ack."""
+        ack_id = next(self._ack_ids)
+        self._acks[ack_id] = on_ack
+        return ack_id
+
+    def awaits_ack(self, ack_id: int) -> bool:
+        return ack_id in self._acks
+
+    def forget_ack(self, ack_id: int) -> None:
+        """Stop expecting ``ack_id``; an answer that comes later counts as unknown."""
+        self._acks.pop(ack_id, None)
+
     def resolve_ack(self, ack_id: int, args: list[Any]) -> bool:
         waiter = self._acks.get(ack_id)
         if waiter is None:
             return False
-        waiter.args = args
-        waiter.done.set()
+        if isinstance(waiter, _AckWaiter):
+            waiter.args = args
+            waiter.done.set()
+        else:
+            del self._acks[ack_id]
+            waiter(args)
         return True
 
     def forget_rooms(self) -> set[str]:
         """Mark the session closed, wake every pending call, and hand back its rooms."""
         self.connected = False
-        for waiter in self._acks.values():
-            waiter.done.set()
+        for ack_id, waiter in list(self._acks.items()):
+            if isinstance(waiter, _AckWaiter):
+                waiter.done.set()
+            else:
+                del self._acks[ack_id]
+                waiter(None)
         rooms, self._rooms = self._rooms, set()
         return rooms
 

@@ -28,6 +28,51 @@ PUBLISH_BUCKETS = (
 )
 
 
+@attrs.define
+class EmitterCounts:
+    """Outcomes of user emitter events (``hub.user(...)``): per user, and hub-wide."""
+
+    delivered: int = 0
+    acked: int = 0
+    # Resends of events whose ack did not come in time (or whose session went away).
+    retried: int = 0
+    expired: Counter[str] = attrs.field(factory=Counter)  # by reason: ttl, offline, max_attempts
+    dropped: Counter[str] = attrs.field(factory=Counter)  # by reason: coalesced, overflow
+
+    def snapshot(self) -> UserEmitterStats:
+        return UserEmitterStats(
+            delivered=self.delivered,
+            acked=self.acked,
+            retried=self.retried,
+            expired=dict(self.expired),
+            dropped=dict(self.dropped),
+        )
+
+
+@attrs.frozen
+class UserEmitterStats:
+    delivered: int
+    acked: int
+    retried: int
+    expired: dict[str, int]
+    dropped: dict[str, int]
+    # Events not finished yet: queued, or sent and waiting for their ack.
+    pending: int = 0
+
+
+@attrs.frozen
+class EmitterStats:
+    """``HubStats.emitter``: hub-wide totals, and each live emitter's own."""
+
+    delivered: int = 0
+    acked: int = 0
+    retried: int = 0
+    expired: dict[str, int] = attrs.field(factory=dict)
+    dropped: dict[str, int] = attrs.field(factory=dict)
+    pending: int = 0
+    users: dict[str, UserEmitterStats] = attrs.field(factory=dict)
+
+
 @attrs.frozen
 class HubStats:
     connections: int
@@ -39,6 +84,7 @@ class HubStats:
     dropped: dict[str, int]
     disconnects: dict[str, int]
     errors: dict[str, int]
+    emitter: EmitterStats = attrs.field(factory=EmitterStats)
 
 
 @attrs.define
@@ -56,6 +102,8 @@ class Counters:
     dropped: Counter[str] = attrs.field(factory=Counter)
     disconnects: Counter[str] = attrs.field(factory=Counter)
     errors: Counter[str] = attrs.field(factory=Counter)
+    # Outcomes of user emitter events, over every user.
+    emitter: EmitterCounts = attrs.field(factory=EmitterCounts)
     # Seconds from entering Namespace.publish to the end of its fan-out loop. Registered
     # nowhere: each server's /metrics collector exports its own hub's.
     publish_seconds: Histogram = attrs.field(factory=lambda: _publish_histogram())

@@ -18,9 +18,11 @@ from urllib.parse import unquote
 import attrs
 import orjson
 
+from hub.errors import QueueFull
 from hub.protocol.outgoing import Outgoing
 from hub.server import metrics
 from hub.server.api_models import (
+    ABSENT,
     EventBody,
     Invalid,
     PublishBody,
@@ -210,12 +212,34 @@ def publish(server: Server, request: Request, captured: list[str]) -> Response:
 
 
 def user_emit(server: Server, request: Request, captured: list[str]) -> Response:
+    """Through the user's emitter; answered at once with the event's id and state, and
+    how many of the user's sessions are live now (0: it waits for the next connect)."""
     (user_id,) = captured
     body = _body(request, UserEmitBody)
-    namespace = _namespace(server, body.namespace or "/")
-    args, _ = _encode(namespace, body)
-    sessions = server.hub.emit_to_user(user_id, body.event, *args, namespace=body.namespace)
-    return json_response(200, {"sessions": sessions})
+    hub = server.hub
+    if body.namespace is not None:
+        _namespace(server, body.namespace)
+    try:
+        handle = hub.user(user_id).emit_nowait(
+            body.event,
+            None if body.data is ABSENT else body.data,
+            priority=body.priority,
+            ack=bool(body.ack),
+            batch=bool(body.batch),
+            coalesce_key=body.coalesce_key,
+            namespace=body.namespace,
+            ttl=body.ttl,
+        )
+    except QueueFull as error:
+        raise Refusal(429, "queue_full", str(error), (("Retry-After", "1"),)) from None
+    except (TypeError, ValueError) as error:
+        raise Refusal(400, "unencodable", f"the event cannot be encoded: {error}") from None
+    live = [
+        session
+        for session in hub.users.members(user_id)
+        if body.namespace is None or session.namespace.name == body.namespace
+    ]
+    return json_response(200, {"id": handle.id, "state": handle.state, "sessions": len(live)})
 
 
 def stats(server: Server, request: Request, captured: list[str]) -> Response:
@@ -223,7 +247,8 @@ def stats(server: Server, request: Request, captured: list[str]) -> Response:
     counters = hub.counters
     queued, backed_up = metrics.outbox_depth(server)
     started = hub.started_at
-    report = attrs.asdict(hub.stats()) | {
+    report = attrs.asdict(hub.stats())
+    report |= {
         "handshakes": counters.handshakes,
         "published": counters.published,
         "users": len(hub.users.sizes()),

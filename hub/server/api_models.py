@@ -14,6 +14,8 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from hub.core.config import strict_converter
+from hub.core.emitter import BATCH_EVENT
+from hub.core.user_queue import PRIORITIES
 from hub.protocol.socketio import RESERVED_EVENTS
 
 
@@ -86,6 +88,27 @@ class PublishBody(EventBody):
 class UserEmitBody(EventBody):
     # None: every namespace the user is connected to.
     namespace: str | None = None
+    # How the user's emitter sends it (``hub.user(id).emit``); None: its defaults.
+    priority: str | None = None
+    ack: bool | None = None
+    batch: bool | None = None
+    coalesce_key: str | None = None
+    ttl: float | None = None
+
+    def check(self) -> None:
+        super().check()
+        if self.event == BATCH_EVENT:
+            raise ReservedEvent(f"{BATCH_EVENT!r} is the emitter's own batch event")
+        if self.args is not None:
+            raise Invalid('a user event carries one value: give "data", not "args"')
+        if self.priority is not None and self.priority not in PRIORITIES:
+            raise Invalid(f"expected one of {', '.join(PRIORITIES)} @ $.priority")
+        if self.ttl is not None and not self.ttl > 0:
+            raise Invalid("expected a positive number of seconds @ $.ttl")
+        if self.ack and self.batch:
+            raise Invalid(
+                'an acknowledged event is sent alone: "ack" and "batch" exclude each other'
+            )
 
 
 def _any(value: Any, kind: Any) -> Any:

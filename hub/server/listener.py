@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 import trio
@@ -61,6 +61,8 @@ class Server:
         self.closing = False
         self._accepting = trio.CancelScope()
         self._connections: trio.Nursery | None = None
+        # The hub's own tasks (user emitters' pumps): cancelled when a shutdown begins.
+        self._tasks: trio.Nursery | None = None
         self._finished = trio.Event()
 
     async def run(
@@ -71,7 +73,9 @@ class Server:
         try:
             async with trio.open_nursery() as connections:
                 self._connections = connections
-                self.hub.attach(self, port, trio.lowlevel.current_trio_token().run_sync_soon)
+                self._tasks = await connections.start(self._run_hub_tasks)
+                call_soon = trio.lowlevel.current_trio_token().run_sync_soon
+                self.hub.attach(self, port, call_soon, self.spawn)
                 log.info("hub listening on http://%s:%d", host, port)
                 task_status.started(port)
                 with self._accepting:
@@ -81,6 +85,24 @@ class Server:
         finally:
             self.hub.detach(self)
             self._finished.set()
+
+    async def _run_hub_tasks(self, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+        async with trio.open_nursery() as tasks:
+            task_status.started(tasks)
+            await trio.sleep_forever()
+
+    def spawn(self, task: Callable[[], Awaitable[None]]) -> bool:
+        """Run one of the hub's tasks (the core has no nursery of its own) until shutdown.
+
+        False when it could not start: the server is stopping.
+        """
+        if self._tasks is None or self.closing:
+            return False
+        try:
+            self._tasks.start_soon(task)
+        except RuntimeError:  # the nursery has closed
+            return False
+        return True
 
     def open_polling(self, polling: PollingTransport) -> None:
         assert self._connections is not None
@@ -94,6 +116,9 @@ class Server:
         """Stop accepting, close every connection as a server shutdown, wait, then force."""
         self.closing = True
         self._accepting.cancel()
+        if self._tasks is not None:
+            # Emitters keep their queues in the hub; their pumps start again on serve.
+            self._tasks.cancel_scope.cancel()
         connections = len(self.transports) + len(self.polling)
         log.info("shutting down: %d connections, grace %.1f s", connections, grace)
         live: list[WebSocketTransport | PollingTransport] = [

@@ -22,10 +22,13 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from hub.server.http import Request, Response
 
 if TYPE_CHECKING:
+    from hub.core.hub import Hub
     from hub.server.listener import Server
 
 # Reasons reported from the start (at 0), so rate() has a series before the first drop.
 DROPPED = {"volatile": 0, "slow_consumer": 0}
+USER_EXPIRED = {"ttl": 0, "offline": 0, "max_attempts": 0}
+USER_DROPPED = {"coalesced": 0, "overflow": 0}
 
 
 def outbox_depth(server: Server) -> tuple[int, int]:
@@ -76,11 +79,54 @@ class HubCollector(Collector):
             rooms.add_metric([name], len(namespace.rooms.sizes()))
         yield sessions
         yield rooms
+        yield from _emitter_metrics(hub)
         yield from c.publish_seconds.collect()
         if hub.started_at is not None:
             yield GaugeMetricFamily(
                 "hub_start_time_seconds", "When the hub began serving (Unix time)", hub.started_at
             )
+
+
+def _emitter_metrics(hub: Hub) -> Iterator[Metric]:
+    """User emitters, hub-wide (per user only in /api/stats: user ids are unbounded)."""
+    counts = hub.counters.emitter
+    yield CounterMetricFamily(
+        "hub_user_delivered",
+        "User emitter events handed to a session (no ack asked)",
+        counts.delivered,
+    )
+    yield CounterMetricFamily(
+        "hub_user_acked", "User emitter events acknowledged by a client", counts.acked
+    )
+    yield CounterMetricFamily(
+        "hub_user_retried", "User emitter events resent for want of an ack", counts.retried
+    )
+    by_reason = (
+        (
+            "hub_user_expired",
+            "User emitter events expired, by reason",
+            USER_EXPIRED,
+            counts.expired,
+        ),
+        (
+            "hub_user_dropped",
+            "User emitter events dropped, by reason",
+            USER_DROPPED,
+            counts.dropped,
+        ),
+    )
+    for name, documentation, zeros, values in by_reason:
+        family = CounterMetricFamily(name, documentation, labels=["reason"])
+        for key, count in sorted((zeros | dict(values)).items()):
+            family.add_metric([key], count)
+        yield family
+    emitters = list(hub.emitters.values())
+    yield GaugeMetricFamily(
+        "hub_user_pending",
+        "User emitter events not finished (queued, or waiting for their ack)",
+        sum(len(emitter.queue) for emitter in emitters),
+    )
+    yield GaugeMetricFamily("hub_user_emitters", "Live user emitters", len(emitters))
 
 
 def new_registry(server: Server) -> CollectorRegistry:

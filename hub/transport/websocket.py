@@ -59,6 +59,11 @@ class WebSocketTransport(EngineSession):
 
     # Link
 
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting in the outbox (user emitters pace on it)."""
+        return self.wire.queued_bytes
+
     def deliver(self, packet: Outgoing, *, volatile: bool = False) -> None:
         if self.wire.write_nowait(packet.ws):
             return

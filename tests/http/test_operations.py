@@ -77,6 +77,15 @@ async def test_stats_shape_and_values(start_api: StartApi) -> None:
             "disconnects": {},
             "errors": {"http_not_found": 1},
             "outbox": {"bytes": 0, "connections": 0},
+            "emitter": {
+                "delivered": 0,
+                "acked": 0,
+                "retried": 0,
+                "expired": {},
+                "dropped": {},
+                "pending": 0,
+                "users": {},
+            },
         }
         await one.next_event()
         await two.next_event()

@@ -1,4 +1,5 @@
-"""Users: sessions named by a connect handler, and POST /api/users/{id}/emit."""
+"""Users: sessions named by a connect handler, and POST /api/users/{id}/emit (through the
+user's emitter: each event carries a trailing {"id"}; see tests/emitter for the rest)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ from tests.http.conftest import ApiHub, StartApi, events_until
 
 
 async def emit(api: ApiHub, user: str, **body: Any) -> int:
+    """Emit; how many live sessions the user had for it."""
     response = await api.http.post(f"/api/users/{user}/emit", json=body)
     assert response.status_code == 200, response.text
-    sessions: int = response.json()["sessions"]
+    answer = response.json()
+    assert set(answer) == {"id", "state", "sessions"}
+    sessions: int = answer["sessions"]
     return sessions
+
+
+def plain(events: list[Any]) -> list[Any]:
+    """The events without the emitter's trailing {"id"} (checked to be there)."""
+    stripped = []
+    for name, args in events:
+        assert set(args[-1]) == {"id"}, args
+        stripped.append((name, args[:-1]))
+    return stripped
 
 
 async def test_user_emit_reaches_every_session_of_that_user_and_no_other(
@@ -38,16 +51,18 @@ async def test_user_emit_reaches_every_session_of_that_user_and_no_other(
         open_test_client(port) as anonymous,
     ):
         assert await emit(api, "alice", event="note", data={"n": 1}) == 3
-        assert await emit(api, "alice", event="note", args=[2, "x"], namespace="/") == 2
+        assert await emit(api, "alice", event="note", data=[2, "x"], namespace="/") == 2
         assert await emit(api, "alice", event="note", namespace="/dash") == 1
         assert await emit(api, "bob", event="note", data=4) == 1
-        assert await emit(api, "carol", event="note", data=5) == 0
+        assert await emit(api, "carol", event="note", data=5) == 0  # waits for carol
         await api.publish(event="end")
         await api.publish(event="end", namespace="/dash")
         for tab in (tab1, tab2):
-            assert await events_until(tab, "end") == [("note", [{"n": 1}]), ("note", [2, "x"])]
-        assert await events_until(board, "end", "/dash") == [("note", [{"n": 1}]), ("note", [])]
-        assert await events_until(bob, "end") == [("note", [4])]
+            seen = plain(await events_until(tab, "end"))
+            assert seen == [("note", [{"n": 1}]), ("note", [[2, "x"]])]
+        seen = plain(await events_until(board, "end", "/dash"))
+        assert seen == [("note", [{"n": 1}]), ("note", [None])]
+        assert plain(await events_until(bob, "end")) == [("note", [4])]
         assert await events_until(anonymous, "end") == []
         assert api.hub.stats().errors == {}
     # Gone sessions leave the user index.
@@ -67,11 +82,11 @@ async def test_user_id_set_after_connect_and_odd_ids(start_api: StartApi) -> Non
     async with open_test_client(api.port) as client:
         await client.call("login", "a/b c")
         assert await emit(api, "a%2Fb%20c", event="hi", data=1) == 1
-        assert await client.next_event() == ("hi", [1])
+        assert plain([await client.next_event()]) == [("hi", [1])]
         await client.call("login", "dave")
         assert await emit(api, "a%2Fb%20c", event="hi") == 0
         assert await emit(api, "dave", event="hi", data=2) == 1
-        assert await client.next_event() == ("hi", [2])
+        assert plain([await client.next_event()]) == [("hi", [2])]
         await client.call("login", None)
         assert await emit(api, "dave", event="hi") == 0
         assert api.hub.users.sizes() == {}
@@ -85,13 +100,14 @@ async def test_standalone_auth_user_must_be_a_string(start_api: StartApi) -> Non
             await refused.connect("/", {"user": 42})
     async with open_test_client(api.port, auth={"user": "eve", "other": 1}) as client:
         assert await emit(api, "eve", event="hi") == 1
-        assert await client.next_event() == ("hi", [])
+        assert plain([await client.next_event()]) == [("hi", [None])]
 
 
-async def test_user_emit_with_recovery_is_stored_and_tagged(start_api: StartApi) -> None:
-    """With recovery on, a user emit carries its offset like any stored event."""
+async def test_user_events_carry_their_id_not_a_history_offset(start_api: StartApi) -> None:
+    """With recovery on, a user event still goes by the emitter (its own offline queue and
+    ids), not by the namespace history."""
     api = await start_api(recovery=60)
     async with open_test_client(api.port, auth={"user": "fay"}) as client:
         assert await emit(api, "fay", event="hi", data=1) == 1
         name, args = await client.next_event()
-        assert name == "hi" and args[0] == 1 and isinstance(args[1], str)
+        assert name == "hi" and args == [1, {"id": args[1]["id"]}]
