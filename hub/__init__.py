@@ -1,6 +1,8 @@
 """A trio-native real-time event hub speaking Socket.IO v5 / Engine.IO v4."""
 
 from hub.core.config import HubConfig as HubConfig
+from hub.core.emitter import Handle as Handle
+from hub.core.emitter import UserEmitter as UserEmitter
 from hub.core.hub import Hub as Hub
 from hub.core.hub import get_hub as get_hub
 from hub.core.namespace import Namespace as Namespace
@@ -14,11 +16,13 @@ from hub.errors import LimitExceeded as LimitExceeded
 from hub.errors import NotConnected as NotConnected
 from hub.errors import NotRunning as NotRunning
 from hub.errors import ProtocolError as ProtocolError
+from hub.errors import QueueFull as QueueFull
 
 __all__ = [
     "AckTimeout",
     "ConfigError",
     "ConnectRefused",
+    "Handle",
     "Hub",
     "HubConfig",
     "HubError",
@@ -28,6 +32,8 @@ __all__ = [
     "NotConnected",
     "NotRunning",
     "ProtocolError",
+    "QueueFull",
     "Session",
+    "UserEmitter",
     "get_hub",
 ]

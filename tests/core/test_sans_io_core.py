@@ -24,6 +24,7 @@ def test_public_names_stay_exported() -> None:
         "AckTimeout",
         "ConfigError",
         "ConnectRefused",
+        "Handle",
         "Hub",
         "HubConfig",
         "HubError",
@@ -33,7 +34,9 @@ def test_public_names_stay_exported() -> None:
         "NotConnected",
         "NotRunning",
         "ProtocolError",
+        "QueueFull",
         "Session",
+        "UserEmitter",
         "get_hub",
     }
     assert set(hub.__all__) == expected
