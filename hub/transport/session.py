@@ -3,6 +3,8 @@ connect deadline, and what it does with each packet the client sends."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import trio
 
 from hub.core.client import Client
@@ -13,7 +15,7 @@ from hub.protocol.heartbeat import Heartbeat
 from hub.protocol.outgoing import Outgoing
 
 
-class EngineSession:
+class EngineSession(ABC):
     __slots__ = (
         "_timer",
         "client",
@@ -38,11 +40,13 @@ class EngineSession:
         # The sleep of the task keeping the heartbeat; a pong moves its deadline.
         self._timer = trio.CancelScope()
 
+    @abstractmethod
     def deliver(self, packet: Outgoing, *, volatile: bool = False) -> None:
-        raise NotImplementedError
+        """Send without waiting (the ``Link`` its namespace sessions deliver through)."""
 
+    @abstractmethod
     def close(self, reason: str) -> None:
-        raise NotImplementedError
+        """End the session soon, for ``reason``; never waits."""
 
     def next_deadline(self) -> float:
         return min(self.heartbeat.next_deadline, self.connect_deadline)

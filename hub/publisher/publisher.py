@@ -35,152 +35,34 @@ and then raises ``PublisherFull`` (a ``hub.errors.QueueFull``); the event is not
 from __future__ import annotations
 
 import atexit
-import contextlib
 import http.client
 import itertools
 import logging
-import random
-import socket
 import threading
-import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Final, Literal
+from typing import Any
 from urllib.parse import quote, urlsplit
 
-import attrs
 import orjson
 
-from hub.errors import HubError, QueueFull
-
-__all__ = [
-    "Failures",
-    "PublishFailure",
-    "Publisher",
-    "PublisherClosed",
-    "PublisherFull",
-    "PublisherStats",
-    "Retry",
-]
+from hub.publisher.values import (
+    DEFAULT_RETRY,
+    DUMPS,
+    EXIT_FLUSH,
+    NOTHING,
+    Failures,
+    Item,
+    Marker,
+    PublisherClosed,
+    PublisherFull,
+    PublisherStats,
+    PublishFailure,
+    Retry,
+)
+from hub.publisher.worker import Worker
 
 log = logging.getLogger("hub.publisher")
-
-# Statuses sent again after a wait: overloaded (429) or a proxy in front of a hub that is
-# not there (yet).
-RETRIED_STATUSES: Final = frozenset({429, 502, 503, 504})
-# orjson's options: numpy arrays and scalars (common in training loops) encode as JSON.
-_DUMPS: Final = orjson.OPT_SERIALIZE_NUMPY
-# How long an open publisher may flush at interpreter exit.
-EXIT_FLUSH = 5.0
-
-
-class PublisherFull(QueueFull):
-    """The publisher's queue is full (the hub is down or slower than its callers)."""
-
-
-class PublisherClosed(HubError):
-    """The publisher was closed: it takes no more events."""
-
-
-class _Nothing:
-    def __repr__(self) -> str:
-        return "NOTHING"
-
-
-# ``publish(event)`` with no data sends an event with no arguments; ``data=None`` sends null.
-NOTHING: Any = _Nothing()
-
-
-@attrs.frozen
-class Retry:
-    """How events are sent again after a connection error, a 429 or a 502/503/504."""
-
-    # Seconds from the call: an event not sent by then is dropped as a failure ("expired").
-    # It bounds how long an outage is bridged, and how old an event can be when it arrives.
-    max_age: float = 30.0
-    # The wait after the first failed attempt, doubled per failure up to backoff_max, times
-    # a random 0.5-1.0. A reused keep-alive connection that fails is retried at once first.
-    backoff: float = 0.05
-    backoff_max: float = 2.0
-
-    def __attrs_post_init__(self) -> None:
-        if not self.max_age >= 0 or not self.backoff > 0 or not self.backoff_max >= self.backoff:
-            raise ValueError("Retry needs max_age >= 0 and 0 < backoff <= backoff_max")
-
-    def delay(self, failures: int) -> float:
-        """The wait after ``failures`` failed attempts in a row (>= 1)."""
-        step = min(self.backoff_max, self.backoff * 2 ** min(failures - 1, 32))
-        return float(step * random.uniform(0.5, 1.0))
-
-
-@attrs.frozen
-class PublishFailure:
-    """An event that was not delivered to the hub, and why."""
-
-    # The hub's error kind for a 4xx ("unauthorized", "invalid_body", "unknown_namespace",
-    # ...; "http_<status>" when the body has none), or the publisher's own: "expired" (not
-    # sent within Retry.max_age; ``message`` says what the last attempt met), "connection"
-    # (a connection error with retry=None) or "closed" (closed before it was sent).
-    kind: str
-    message: str
-    event: str
-    # "/api/publish" or "/api/users/<id>/emit", after the URL's own path.
-    path: str
-    # The HTTP status of the last answer, None when there was none.
-    status: int | None
-    attempts: int
-
-
-@attrs.frozen
-class Failures:
-    """How many events failed since the publisher was made, and the last failure."""
-
-    count: int
-    last: PublishFailure | None
-
-
-@attrs.frozen
-class PublisherStats:
-    queued: int  # accepted, not yet sent nor failed
-    sent: int  # answered 2xx by the hub
-    failed: int  # as ``failures.count``
-    retries: int  # attempts made again (connection errors, 429, 502-504)
-    connects: int  # HTTP connections made (each reconnect is one)
-
-
-class _Item:
-    """One queued request: its path and body, and when it was made."""
-
-    __slots__ = ("attempts", "body", "born", "error", "event", "kind", "path", "status")
-
-    def __init__(self, path: str, body: bytes, event: str) -> None:
-        self.path = path
-        self.body = body
-        self.event = event
-        self.born = time.monotonic()
-        self.attempts = 0
-        self.error = ""  # what its last attempt met
-        self.kind = ""
-        self.status: int | None = None
-
-
-class _Marker:
-    """Put behind every worker's queue by ``flush``: set once each worker reached it."""
-
-    def __init__(self, workers: int) -> None:
-        self.left = workers
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-
-    def reached(self) -> None:
-        with self.lock:
-            self.left -= 1
-            if self.left == 0:
-                self.done.set()
-
-
-_Outcome = Literal["sent", "failed", "retry", "retry_now"]
 
 
 class Publisher:
@@ -204,7 +86,7 @@ class Publisher:
         pool: int = 4,
         queue: int = 10_000,
         timeout: float = 5.0,
-        retry: Retry | None = Retry(),  # frozen, so sharing the default is safe
+        retry: Retry | None = DEFAULT_RETRY,
         block: float = 0.0,
         on_error: Callable[[PublishFailure], object] | None = None,
     ) -> None:
@@ -244,7 +126,7 @@ class Publisher:
         self._last_failure: PublishFailure | None = None
         self._local = threading.local()
         self._next_worker = itertools.count()
-        self._workers = [_Worker(self, index) for index in range(pool)]
+        self._workers = [Worker(self, index) for index in range(pool)]
         for worker in self._workers:
             worker.thread.start()
         # An open publisher still flushes (briefly) when the interpreter exits.
@@ -287,7 +169,7 @@ class Publisher:
                 raise ValueError("rooms is empty; leave it out to reach the whole namespace")
         if except_ is not None:
             body["except"] = _names("except_", except_)
-        self._put(_Item(self._base + "/api/publish", _encode(body), event), order_key)
+        self._put(Item(self._base + "/api/publish", _encode(body), event), order_key)
 
     def emit_to_user(
         self,
@@ -323,7 +205,7 @@ class Publisher:
         }
         body |= {name: value for name, value in optional.items() if value is not None}
         path = f"{self._base}/api/users/{quote(user_id, safe='')}/emit"
-        self._put(_Item(path, _encode(body), event), order_key)
+        self._put(Item(path, _encode(body), event), order_key)
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every event accepted before this call is sent or failed.
@@ -332,7 +214,7 @@ class Publisher:
         ``retry`` set, events older than max_age fail, so it still ends).
         """
         self._not_from_a_worker("flush")
-        marker = _Marker(len(self._workers))
+        marker = Marker(len(self._workers))
         for worker in self._workers:
             worker.put(marker)
         return marker.done.wait(timeout)
@@ -389,7 +271,7 @@ class Publisher:
         if any(worker.thread is current for worker in self._workers):
             raise RuntimeError(f"{call}() from on_error would wait for its own worker")
 
-    def _put(self, item: _Item, order_key: Hashable | None) -> None:
+    def _put(self, item: Item, order_key: Hashable | None) -> None:
         with self._lock:
             if self._closed:
                 raise PublisherClosed("the publisher is closed")
@@ -428,7 +310,7 @@ class Publisher:
             self._connects += 1
         return kind(self._host, self._port, timeout=self.timeout)
 
-    def _done(self, item: _Item, failure: PublishFailure | None) -> None:
+    def _done(self, item: Item, failure: PublishFailure | None) -> None:
         with self._lock:
             self._queued -= 1
             if self._waiting and self._queued <= self._low_water:
@@ -459,179 +341,6 @@ class Publisher:
             self._retries += 1
 
 
-class _Worker:
-    """One thread and one keep-alive connection, sending its queue in order."""
-
-    def __init__(self, publisher: Publisher, index: int) -> None:
-        self.publisher = publisher
-        self.items: deque[_Item | _Marker] = deque()
-        self.ready = threading.Condition(threading.Lock())
-        self.stopping = False
-        self.finished = False  # the thread is done: put() settles items itself
-        # Set and read under conn_lock, so stop() can shut down its socket from another
-        # thread; only this worker uses it otherwise.
-        self.conn: http.client.HTTPConnection | None = None
-        self.conn_lock = threading.Lock()
-        self.conn_requests = 0
-        self.failures = 0  # failed attempts in a row, for the backoff
-        self.last_error = ""  # what the last failed attempt met
-        self.retry_after: float | None = None  # a 429's Retry-After, for the next wait
-        self.thread = threading.Thread(target=self.run, name=f"hub-publisher-{index}", daemon=True)
-
-    def put(self, item: _Item | _Marker) -> None:
-        with self.ready:
-            if not self.finished:
-                self.items.append(item)
-                self.ready.notify()
-                return
-        self.settle(item)  # closed meanwhile: what abandon() would have done
-
-    def stop(self) -> None:
-        """Stop at once: a request in flight is cut short (its socket shut down)."""
-        with self.ready:
-            self.stopping = True
-            self.ready.notify()
-        with self.conn_lock:
-            sock = self.conn.sock if self.conn is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)  # the worker's recv/send return at once
-
-    def run(self) -> None:
-        try:
-            self.loop()
-        except Exception:  # a bug of ours: say so, and still account for every event
-            log.exception("a publisher worker failed")
-        finally:
-            self.close_connection()
-            self.abandon()
-
-    def loop(self) -> None:
-        publisher = self.publisher
-        while True:
-            with self.ready:
-                while not self.items and not self.stopping:
-                    self.ready.wait()
-                if self.stopping:
-                    return
-                head = self.items[0]
-            if isinstance(head, _Marker):
-                self.pop()
-                head.reached()
-                continue
-            retry = publisher.retry
-            if retry is not None and time.monotonic() - head.born > retry.max_age:
-                self.pop()
-                why = head.error or f"queued behind others; the last attempt: {self.last_error}"
-                message = f"not sent within max_age={retry.max_age:g} s: {why}"
-                publisher._done(head, self.failure(head, "expired", message))
-                continue
-            try:
-                outcome = self.attempt(head)
-            except Exception as error:  # a bug of ours, not the network's: fail this event
-                log.exception("sending %s failed", head.path)
-                self.close_connection()
-                self.pop()
-                publisher._done(head, self.failure(head, "internal", _describe(error)))
-                continue
-            if outcome in ("sent", "failed"):
-                if self.failures:  # the hub answers again
-                    log.info("%s: answering after %d failures", publisher.url, self.failures)
-                    self.failures = 0
-                continue
-            if self.stopping:
-                return
-            if retry is None:
-                self.pop()
-                publisher._done(head, self.failure(head, head.kind, head.error))
-                continue
-            publisher._retried()
-            if outcome == "retry_now":
-                continue
-            self.failures += 1
-            if self.failures == 1:
-                log.warning("%s: %s; retrying", publisher.url, head.error)
-            self.wait(head, retry)
-
-    def attempt(self, item: _Item) -> _Outcome:
-        """One request for ``item``; pops it unless it is to be sent again."""
-        publisher = self.publisher
-        item.attempts += 1
-        conn = self.conn
-        if conn is None:
-            with self.conn_lock:
-                conn = self.conn = publisher._connection()
-            self.conn_requests = 0
-        reused = self.conn_requests > 0
-        try:
-            conn.request("POST", item.path, item.body, publisher._headers)
-            response = conn.getresponse()
-            answer = response.read()
-        except (OSError, http.client.HTTPException) as error:
-            self.close_connection()
-            item.kind, item.status = "connection", None
-            item.error = self.last_error = f"no answer: {_describe(error)}"
-            # An idle keep-alive connection the hub closed meanwhile: once more, at once.
-            return "retry_now" if reused and self.failures == 0 else "retry"
-        self.conn_requests += 1
-        if response.will_close:
-            self.close_connection()
-        status = response.status
-        if 200 <= status < 300:
-            self.pop()
-            publisher._done(item, None)
-            return "sent"
-        kind, message = _refusal(status, answer)
-        item.kind, item.status = kind, status
-        item.error = self.last_error = f"{status} {kind}: {message}"
-        if status in RETRIED_STATUSES:
-            self.retry_after = _retry_after(response.getheader("Retry-After"))
-            return "retry"
-        self.pop()
-        publisher._done(item, self.failure(item, kind, message))
-        return "failed"
-
-    def wait(self, head: _Item, retry: Retry) -> None:
-        delay = retry.delay(self.failures)
-        if self.retry_after is not None:
-            delay, self.retry_after = self.retry_after, None
-        # No longer than until the head expires, so an outage fails it on time.
-        left = head.born + retry.max_age - time.monotonic()
-        delay = max(0.0, min(delay, left + 0.001))
-        with self.ready:
-            self.ready.wait_for(lambda: self.stopping, delay)
-
-    def failure(self, item: _Item, kind: str, message: str) -> PublishFailure:
-        return PublishFailure(kind, message, item.event, item.path, item.status, item.attempts)
-
-    def pop(self) -> None:
-        with self.ready:
-            self.items.popleft()
-
-    def close_connection(self) -> None:
-        with self.conn_lock:
-            conn, self.conn = self.conn, None
-        if conn is not None:
-            conn.close()
-
-    def abandon(self) -> None:
-        """After a stop: every event left is a failure ("closed"); markers are passed."""
-        with self.ready:
-            left, self.items = list(self.items), deque()
-            self.stopping = self.finished = True
-        for item in left:
-            self.settle(item)
-
-    def settle(self, item: _Item | _Marker) -> None:
-        if isinstance(item, _Marker):
-            item.reached()
-            return
-        reason = "closed before it was sent"
-        if item.error or self.last_error:
-            reason += f"; the last attempt: {item.error or self.last_error}"
-        self.publisher._done(item, self.failure(item, "closed", reason))
-
-
 def _exit_hook(ref: weakref.ref[Publisher]) -> Callable[[], None]:
     def close_at_exit() -> None:
         publisher = ref()
@@ -642,7 +351,7 @@ def _exit_hook(ref: weakref.ref[Publisher]) -> Callable[[], None]:
 
 
 def _encode(body: dict[str, Any]) -> bytes:
-    return orjson.dumps(body, option=_DUMPS)
+    return orjson.dumps(body, option=DUMPS)
 
 
 def _check_name(what: str, value: object) -> None:
@@ -655,29 +364,3 @@ def _names(what: str, names: str | Iterable[str]) -> list[str]:
     for name in found:
         _check_name(f"a name in {what}", name)
     return found
-
-
-def _refusal(status: int, answer: bytes) -> tuple[str, str]:
-    """The hub's ``{"error": kind, "message": text}``, or what a proxy answered."""
-    try:
-        decoded = orjson.loads(answer)
-    except orjson.JSONDecodeError:
-        decoded = None
-    if isinstance(decoded, dict) and isinstance(decoded.get("error"), str):
-        return decoded["error"], str(decoded.get("message", ""))
-    text = answer[:200].decode("utf-8", "replace").strip()
-    return f"http_{status}", text or http.client.responses.get(status, "")
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 1.0  # an HTTP date: rare from a proxy; a second is a fair guess
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
