@@ -10,19 +10,16 @@ its API keys (``--url`` and ``--api-key``). Both take the same typed events and 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import trio
 
 from hub.core.hub import Hub
 from hub.events import to_wire
+from hub.publisher import Publisher, PublishFailure
 from hub.standalone import standalone_hub
 
 Priority = Literal["critical", "high", "normal", "low"]
@@ -93,12 +90,17 @@ class EmbeddedSink:
 
 
 class HttpSink:
-    """``POST /api/users/{user}/emit``: the same options, over the hub's HTTP API."""
+    """``POST /api/users/{user}/emit`` through ``hub.publisher``: the same options, over
+    the hub's HTTP API (one worker, so the events keep their order)."""
 
     def __init__(self, url: str, api_key: str, user: str) -> None:
-        quoted = urllib.parse.quote(user, safe="")
-        self.endpoint = f"{url.rstrip('/')}/api/users/{quoted}/emit"
-        self.headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        self.user = user
+        self.publisher = Publisher(url, api_key, pool=1, on_error=self._failed)
+        self.failure: PublishFailure | None = None
+
+    def _failed(self, failure: PublishFailure) -> None:
+        self.failure = failure
+        print(f"{failure.event}: {failure.kind}: {failure.message}", file=sys.stderr)
 
     async def emit(
         self,
@@ -110,20 +112,20 @@ class HttpSink:
         ack: bool = False,
     ) -> None:
         name, data = to_wire(event)  # validated here, before anything leaves
-        body: dict[str, Any] = {"event": name, "data": data}
-        options = {"priority": priority, "coalesce_key": coalesce_key, "batch": batch, "ack": ack}
-        body.update({key: value for key, value in options.items() if value})
-        # One request after another: the hub keeps the order of one connection's posts.
-        await trio.to_thread.run_sync(self._post, json.dumps(body).encode())
+        self.publisher.emit_to_user(
+            self.user,
+            name,
+            data,
+            priority=priority,
+            coalesce_key=coalesce_key,
+            batch=batch,
+            ack=ack,
+        )
 
-    def _post(self, body: bytes) -> None:
-        request = urllib.request.Request(self.endpoint, body, self.headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                response.read()
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")
-            raise SystemExit(f"{self.endpoint}: {error.code} {detail}") from None
+    async def close(self) -> None:
+        await trio.to_thread.run_sync(self.publisher.close)
+        if self.failure is not None:
+            raise SystemExit(f"{self.failure.path}: {self.failure.kind} {self.failure.message}")
 
 
 @asynccontextmanager
@@ -132,7 +134,11 @@ async def open_sink(args: argparse.Namespace) -> AsyncIterator[Sink]:
     if args.url:
         if not args.api_key:
             raise SystemExit("--url needs --api-key (one of the hub's api_keys)")
-        yield HttpSink(args.url, args.api_key, args.user)
+        sink = HttpSink(args.url, args.api_key, args.user)
+        try:
+            yield sink
+        finally:
+            await sink.close()
         return
     hub = standalone_hub()
     async with trio.open_nursery() as nursery:
