@@ -227,7 +227,6 @@ class Namespace:
             packet = self.encode(event, (*args, offset))  # Socket.IO's trailing offset
         else:
             packet = packet or self.encode(event, args)
-        size = len(packet.text) + sum(map(len, packet.attachments))
         entry = Stored(
             seq,
             offset,
@@ -236,7 +235,7 @@ class Namespace:
             _room_set(to),
             _room_set(except_) or frozenset(),
             packet,
-            size,
+            packet.size,
             _now(),
         )
         self.history.append(
