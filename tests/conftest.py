@@ -1,14 +1,16 @@
-"""Fixtures shared by the hub's tests: an in-process hub on an ephemeral loopback port."""
+"""Fixtures shared by the hub's tests: an in-process hub on an ephemeral loopback port, and
+headless Chromium."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 import trio
 
 from hub import Hub
+from tests.recovery.harness import Browser
 
 StartHub = Callable[..., Awaitable[tuple[Hub, int]]]
 
@@ -23,3 +25,13 @@ def start_hub(nursery: trio.Nursery) -> StartHub:
         return hub, port
 
     return start
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """The session's Chromium (started by the first test that asks), stopped by its PID."""
+    box = Browser(tmp_path_factory.mktemp("chromium"))
+    try:
+        yield box
+    finally:
+        box.close()

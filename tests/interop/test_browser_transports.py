@@ -86,16 +86,6 @@ def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """Headless Chromium for this module (started by the first test), stopped by its PID."""
-    box = Browser(tmp_path_factory.mktemp("chromium"))
-    try:
-        yield box
-    finally:
-        box.close()
-
-
 def in_browser(
     node_scenario: NodeScenario,
     browser: Browser,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.interop.interop_harness import ScenarioFailed
-from tests.recovery.harness import Browser, Processes, Scenario, run_scenario
+from tests.recovery.harness import Processes, Scenario, run_scenario
 
 
 @pytest.fixture
@@ -35,16 +35,6 @@ def module_procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes
         yield processes
     finally:
         processes.close()
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """The session's Chromium (started by the first test that asks), stopped by its PID."""
-    box = Browser(tmp_path_factory.mktemp("chromium"))
-    try:
-        yield box
-    finally:
-        box.close()
 
 
 @pytest.fixture(scope="session")
