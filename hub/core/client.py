@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hub.core.handshake import Handshake
 from hub.core.link import Link
 from hub.core.session import Session, new_sid
 from hub.errors import ConnectRefused, ProtocolError
@@ -49,12 +50,16 @@ def ack_args(result: Any) -> list[Any]:
 
 
 class Client:
-    def __init__(self, hub: Hub, link: Link, remote: str) -> None:
+    def __init__(self, hub: Hub, link: Link, handshake: Handshake) -> None:
         self.hub = hub
         self.link = link
-        self.remote = remote
+        self.handshake = handshake
         self.sessions: dict[str, Session] = {}
         self._decoder = SioDecoder()
+
+    @property
+    def remote(self) -> str:
+        return self.handshake.remote
 
     def rebind(self, link: Link) -> None:
         """Deliver through ``link`` from now on (the transport was upgraded)."""

@@ -68,6 +68,64 @@ class HubConfig:
     # An emitter with nothing pending is forgotten after this many idle seconds.
     emitter_idle_reap: float = attrs.field(default=60.0, validator=_positive)
 
+    # Authentication with JWT (see the README): an HS256 secret, and/or a PEM public key
+    # file or a JWKS file for RS256/ES256. None of them set: no authentication.
+    jwt_secret: str = ""
+    jwt_public_key_file: str = ""
+    jwt_jwks_file: str = ""
+    # Accepted algorithms; empty: HS256 with a secret, RS256 and ES256 with keys.
+    jwt_algorithms: tuple[str, ...] = ()
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    # Clock skew allowed on exp, nbf and iat, in seconds.
+    jwt_leeway: float = attrs.field(default=30.0, validator=_not_negative)
+    # Claims naming the user, the roles and the room patterns of a token.
+    jwt_user_claim: str = "sub"
+    jwt_roles_claim: str = "roles"
+    jwt_rooms_claim: str = "rooms"
+    # Who may connect a namespace: "/name=public", "/name=authenticated" or
+    # "/name=role+role" (any of the roles). Unlisted namespaces: authenticated when JWT
+    # auth is configured, else public.
+    namespace_access: tuple[str, ...] = ()
+    # Rooms every session may join beside its token's own patterns, with {claim}
+    # placeholders ("user:{sub}", "project:{projects}"); '*' matches any run of characters.
+    room_patterns: tuple[str, ...] = ()
+    # Whether clients may publish to rooms (the standalone hub's "publish" event).
+    client_publish: bool = False
+    # Connection limits: Engine.IO connections in total and per remote IP, and
+    # connections of one user (0: no limit).
+    max_connections: int = attrs.field(default=10_000, validator=_not_negative_int)
+    max_connections_per_ip: int = attrs.field(default=1_000, validator=_not_negative_int)
+    max_connections_per_user: int = attrs.field(default=50, validator=_not_negative_int)
+    # Namespaces one connection may join, and rooms one namespace session may be in.
+    max_namespaces: int = attrs.field(default=16, validator=_positive_int)
+    max_rooms: int = attrs.field(default=1_000, validator=_positive_int)
+    # Events a connection may send: a token bucket of event_burst, refilled at
+    # event_rate per second. Past it events are dropped with a "hub:error" event; a
+    # connection that keeps going is disconnected.
+    event_rate: float = attrs.field(default=200.0, validator=_positive)
+    event_burst: int = attrs.field(default=1_000, validator=_positive_int)
+    # Acks the hub may await from one session at once (user emitter events, calls).
+    max_pending_acks: int = attrs.field(default=1_000, validator=_positive_int)
+    # Browser origins allowed to open WebSocket and polling connections (empty: any).
+    # Requests without an Origin header (non-browser clients) are always allowed.
+    allowed_origins: tuple[str, ...] = ()
+    # Nesting depth allowed in incoming event payloads.
+    max_depth: int = attrs.field(default=32, validator=_positive_int)
+    # Keys whose values are replaced by "[redacted]" in outgoing payloads and in logs
+    # (matched on the key's last words: "db_password", "apiKey"); empty: none.
+    redact_keys: tuple[str, ...] = (
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "authorization",
+        "cookie",
+        "private_key",
+        "credentials",
+    )
+
     @path.validator
     def _check_path(self, attribute: attrs.Attribute[str], value: str) -> None:
         if not value.startswith("/"):
@@ -122,7 +180,9 @@ _converter = strict_converter()
 
 
 # The settings a namespace may override for itself.
-NAMESPACE_SETTINGS = frozenset({"recovery", "history_events", "history_bytes", "history_age"})
+NAMESPACE_SETTINGS = frozenset(
+    {"recovery", "history_events", "history_bytes", "history_age", "client_publish"}
+)
 
 
 def make_config(base: HubConfig | None = None, **settings: Any) -> HubConfig:

@@ -21,6 +21,7 @@ from hub.server.http import (
     engineio_error,
     engineio_refusal,
     error_response,
+    handshake_of,
     is_engineio_path,
     text_response,
 )
@@ -100,7 +101,7 @@ def _open(server: Server, request: Request) -> Response:
     hub = server.hub
     hub.counters.handshakes += 1
     config = hub.config
-    polling = PollingTransport(hub, request.remote, server.forget_polling)
+    polling = PollingTransport(hub, handshake_of(request), server.forget_polling)
     polling.start(trio.current_time())
     server.open_polling(polling)
     opening = encode_open(

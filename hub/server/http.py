@@ -13,6 +13,7 @@ import orjson
 from wsproto.utilities import generate_accept_token
 
 from hub.core.config import HubConfig
+from hub.core.handshake import Handshake
 
 # Request line plus headers; a longer head gets 431.
 MAX_HEAD_BYTES = 16 * 1024
@@ -45,6 +46,10 @@ class Response:
 
     def with_headers(self, extra: list[tuple[str, str]]) -> Response:
         return attrs.evolve(self, headers=self.headers + tuple(extra)) if extra else self
+
+
+def handshake_of(request: Request) -> Handshake:
+    return Handshake.of(request.remote, request.headers, request.query)
 
 
 def json_response(status: int, body: Any, *, close: bool = False) -> Response:

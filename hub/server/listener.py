@@ -21,6 +21,7 @@ from hub.server.http import (
     Request,
     Response,
     cors_headers,
+    handshake_of,
     is_engineio_path,
     preflight,
     websocket_accept_headers,
@@ -148,7 +149,7 @@ async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
             return
         request, accept, early_data = opening
         del opening  # the opening is not kept alive for the connection's lifetime
-        transport = WebSocketTransport(hub, stream, remote)
+        transport = WebSocketTransport(hub, stream, handshake_of(request))
         sid = request.query.get("sid")
         if sid is None:
             transport.open(accept, early_data)

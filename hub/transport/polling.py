@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import trio
 
+from hub.core.handshake import Handshake
 from hub.core.hub import Hub
 from hub.core.session import new_sid
 from hub.protocol.engineio import decode_payload
@@ -41,8 +42,10 @@ class Overlap(Exception):
 class PollingTransport(EngineSession):
     """A long-polling session: the ``Link`` its namespace sessions deliver through."""
 
-    def __init__(self, hub: Hub, remote: str, on_end: Callable[[PollingTransport], None]) -> None:
-        super().__init__(hub, new_sid(), remote)
+    def __init__(
+        self, hub: Hub, handshake: Handshake, on_end: Callable[[PollingTransport], None]
+    ) -> None:
+        super().__init__(hub, new_sid(), handshake)
         config = hub.config
         self.upgrading = False
         self._max_messages = config.outbox_messages

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 import trio
 
 from hub.core.client import Client
+from hub.core.handshake import Handshake
 from hub.core.hub import Hub
 from hub.errors import ProtocolError
 from hub.protocol.engineio import EioPacket, EioType
@@ -27,12 +28,12 @@ class EngineSession(ABC):
         "sid",
     )
 
-    def __init__(self, hub: Hub, sid: str, remote: str) -> None:
+    def __init__(self, hub: Hub, sid: str, handshake: Handshake) -> None:
         config = hub.config
         self.hub = hub
         self.sid = sid
-        self.remote = remote
-        self.client = Client(hub, self, remote)
+        self.remote = handshake.remote
+        self.client = Client(hub, self, handshake)
         self.heartbeat = Heartbeat(config.ping_interval, config.ping_timeout)
         self.close_reason: str | None = None
         # A client must connect a namespace by then (``connect_timeout``).

@@ -18,6 +18,7 @@ import trio
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
+from hub.core.handshake import Handshake
 from hub.core.hub import Hub
 from hub.core.session import new_sid
 from hub.errors import ProtocolError
@@ -46,8 +47,8 @@ class WebSocketTransport(EngineSession):
     # Slots: a hub holds many thousands of these.
     __slots__ = ("_close_code", "_early_data", "_scope", "_teardown_scope", "_ws", "wire")
 
-    def __init__(self, hub: Hub, stream: trio.SocketStream, remote: str) -> None:
-        super().__init__(hub, new_sid(), remote)
+    def __init__(self, hub: Hub, stream: trio.SocketStream, handshake: Handshake) -> None:
+        super().__init__(hub, new_sid(), handshake)
         config = hub.config
         self.wire = Wire(stream, config.outbox_messages, config.outbox_bytes, self._wake)
         self._ws = Connection(ConnectionType.SERVER)

@@ -6,6 +6,7 @@ import pytest
 
 from hub import Hub, NotConnected, Session
 from hub.core.client import Client, ack_args
+from hub.core.handshake import Handshake
 from hub.core.rooms import Rooms
 from hub.protocol.outgoing import Outgoing
 
@@ -26,7 +27,7 @@ class RecordingLink:
 
 def connected(hub: Hub, namespace: str = "/") -> tuple[Session, RecordingLink]:
     link = RecordingLink()
-    session = Session(hub.namespace(namespace), Client(hub, link, "test"), None)
+    session = Session(hub.namespace(namespace), Client(hub, link, Handshake("test")), None)
     hub.namespace(namespace).admit(session)
     return session, link
 
