@@ -6,8 +6,11 @@
     ├── AckTimeout           the peer did not acknowledge in time
     ├── NotConnected         the session or connection is gone
     ├── NotRunning           the hub is not serving
-    ├── LimitExceeded        a configured bound was hit
-    │   └── QueueFull        a user emitter's queue is full (``emit_nowait``)
+    ├── Refusal              a peer's request is refused; ``reason`` is machine-readable
+    │   ├── AuthError        a token is missing, invalid or expired
+    │   ├── Forbidden        the peer may not do that (role, room, publishing)
+    │   └── LimitExceeded    a configured bound was hit
+    │       └── QueueFull    a user emitter's queue is full (``emit_nowait``)
     └── ConfigError          a setting is unknown, of the wrong type or out of range
 
 Built-in names (``ConnectionError``, ``TimeoutError``) are never shadowed.
@@ -47,8 +50,38 @@ class NotConnected(HubError):
     """The session or connection the call needs is closed."""
 
 
-class LimitExceeded(HubError):
-    """A configured limit (payload size, outbox, ...) was exceeded."""
+class Refusal(HubError):
+    """A request refused with a stable, machine-readable ``reason`` (sent to the peer as
+    ``{"reason": ..., "message": ...}``) and a human ``message``."""
+
+    reason = "refused"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+    def as_error(self) -> dict[str, str]:
+        return {"reason": self.reason, "message": self.message}
+
+
+class AuthError(Refusal):
+    """No valid token: reasons ``invalid_token``, ``token_expired``, ``token_required``."""
+
+    reason = "invalid_token"
+
+
+class Forbidden(Refusal):
+    """The token is valid but does not allow this (a role, a room, publishing)."""
+
+    reason = "forbidden"
+
+
+class LimitExceeded(Refusal):
+    """A configured limit (rooms, namespaces, pending acks, queue, ...) was exceeded."""
+
+    reason = "limit_exceeded"
 
 
 class ConfigError(HubError):
@@ -61,3 +94,5 @@ class NotRunning(HubError):
 
 class QueueFull(LimitExceeded):
     """A user's emitter queue is full; ``await emitter.emit(...)`` would have waited."""
+
+    reason = "queue_full"

@@ -1,9 +1,10 @@
 """The hub ``python -m hub`` runs: useful with no code, through its default namespace.
 
-Clients of ``/`` may ``join`` and ``leave`` rooms, ``publish`` an event to rooms and
-``replay`` a room's history; each is acknowledged with ``{"ok": true, ...}`` or
-``{"ok": false, "error": "..."}``. A client may name its user with ``auth={"user": id}``,
-taken on its word (there is no authentication yet), so ``POST /api/users/{id}/emit``
+Clients of ``/`` may ``join`` and ``leave`` rooms, ``publish`` an event to rooms (when
+``client_publish`` is on) and ``replay`` a room's history; each is acknowledged with
+``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``. With JWT auth configured, the
+token names the user and its room patterns bound the joins; without it a client may name
+its user with ``auth={"user": id}``, taken on its word, so ``POST /api/users/{id}/emit``
 reaches it.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from hub.core.hub import Hub
 from hub.core.session import Session
-from hub.errors import ConnectRefused
+from hub.errors import ConnectRefused, Forbidden
 
 
 def _error(message: str) -> dict[str, Any]:
@@ -58,9 +59,14 @@ def standalone_hub(**settings: Any) -> Hub:
         user = auth.get("user") if isinstance(auth, dict) else None
         if user is None:
             return
+        if hub.policy.enabled:
+            raise ConnectRefused(
+                "auth.user is not accepted when tokens are configured: the token names the user",
+                {"reason": "forbidden"},
+            )
         if not isinstance(user, str) or not user:
             raise ConnectRefused("auth.user must be a non-empty string")
-        # Unauthenticated: whoever connects may claim any user id, until JWT auth exists.
+        # Without tokens whoever connects may claim any user id: for trusted networks.
         session.user_id = user
 
     @default.on("join")
@@ -71,7 +77,7 @@ def standalone_hub(**settings: Any) -> Hub:
             start = _offset(since[0]) if since else None
         except ValueError as exc:
             return _error(str(exc))
-        await session.enter(room)
+        await session.join(room)
         if not since:
             return {"ok": True, "room": room}
         # Stored events after ``since`` go to this client before any newer one.
@@ -101,6 +107,13 @@ def standalone_hub(**settings: Any) -> Hub:
             rooms = _rooms(message.get("room"))
         except ValueError as exc:
             return _error(str(exc))
+        if not default.config.client_publish:
+            raise Forbidden("clients may not publish here (the client_publish setting is off)")
+        # A client publishes only to rooms it may join; to everyone only without checks.
+        if rooms is None and hub.policy.checks_rooms:
+            raise Forbidden("publishing to the whole namespace needs the HTTP API")
+        for room in [rooms] if isinstance(rooms, str) else rooms or []:
+            await default.may_join(session, room)
         published = hub.publish(event, message.get("data"), to=rooms)
         return {"ok": True, "recipients": published.recipients, "offset": published.offset}
 

@@ -23,7 +23,7 @@ _UNSET = {
 
 
 # Settings whose values are secrets: shown as how many there are, never as themselves.
-_SECRET = frozenset({"api_keys"})
+_SECRET = frozenset({"api_keys", "jwt_secret"})
 
 
 def _toml(value: Any) -> str:
@@ -61,7 +61,8 @@ def render(resolved: Resolved, env: Mapping[str, str]) -> str:
     for key in HUB_KEYS:
         origin = resolved.origins[f"hub.{key}"]
         if key in _SECRET and hub[key]:
-            lines.append(f"# {key}: {len(hub[key])} set, not shown  ({origin})")
+            what = f"{len(hub[key])} set" if isinstance(hub[key], tuple) else "set"
+            lines.append(f"# {key}: {what}, not shown  ({origin})")
         else:
             lines.append(_line(key, hub[key], origin))
     if resolved.ignored_env:

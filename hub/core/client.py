@@ -9,16 +9,18 @@ every namespace session once the transport is gone.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from hub.core.handshake import Handshake
 from hub.core.link import Link
 from hub.core.session import Session, new_sid
-from hub.errors import ConnectRefused, ProtocolError
+from hub.errors import AuthError, ConnectRefused, Forbidden, LimitExceeded, ProtocolError, Refusal
 from hub.protocol.outgoing import Outgoing
 from hub.protocol.socketio import SioDecoder, SioPacket, SioType
 
 if TYPE_CHECKING:
+    from hub.auth.claims import Claims
     from hub.core.hub import Hub
 
 log = logging.getLogger("hub")
@@ -40,6 +42,18 @@ def _split_auth(data: Any) -> tuple[Any, str | None, str | None]:
     return auth or None, pid, offset
 
 
+# The event a client sends to replace its session's token before it expires.
+REFRESH_EVENT = "hub:refresh"
+
+
+def _token(auth: Any, handshake: Handshake) -> Any:
+    """The token a namespace connection presents: ``auth.token``, else the opening
+    request's ``Authorization: Bearer`` header or ``token`` query parameter."""
+    if isinstance(auth, dict) and "token" in auth:
+        return auth["token"]
+    return handshake.token
+
+
 def ack_args(result: Any) -> list[Any]:
     """A handler's return value as ack arguments: None -> none, tuple -> several."""
     if result is None:
@@ -56,6 +70,11 @@ class Client:
         self.handshake = handshake
         self.sessions: dict[str, Session] = {}
         self._decoder = SioDecoder()
+        # The event rate's token bucket: tokens left, when last refilled, and events
+        # dropped since it was last full.
+        self._tokens = float(hub.config.event_burst)
+        self._refilled = time.monotonic()
+        self._dropped = 0
 
     @property
     def remote(self) -> str:
@@ -71,6 +90,8 @@ class Client:
         """One Engine.IO MESSAGE payload; raises ``ProtocolError`` on malformed input."""
         packet = self._decoder.feed(payload)
         if packet is None:
+            return
+        if (packet.is_event or packet.type is SioType.CONNECT) and not self._take_token(packet):
             return
         if packet.type is SioType.CONNECT:
             await self._connect(packet)
@@ -96,6 +117,62 @@ class Client:
         for session in sessions.values():
             await session.namespace.drop(session, reason)
 
+    def _take_token(self, packet: SioPacket) -> bool:
+        """Whether the event rate allows ``packet``; past it, drop and tell, then close."""
+        config = self.hub.config
+        now = time.monotonic()
+        burst = config.event_burst
+        self._tokens = min(burst, self._tokens + (now - self._refilled) * config.event_rate)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            if self._tokens >= burst - 1:
+                self._dropped = 0
+            return True
+        self._dropped += 1
+        self.hub.counters.errors["rate_limited"] += 1
+        if self._dropped == 1:
+            log.info("remote=%s rate limited: over %g events/s", self.remote, config.event_rate)
+            refusal = LimitExceeded(
+                f"over {config.event_rate:g} events/s: events are dropped, and the "
+                f"connection closes after {burst} more",
+                "rate_limited",
+            )
+            self._answer_refusal(packet, refusal)
+        elif self._dropped > burst:
+            log.info("remote=%s closed: still over the event rate", self.remote)
+            self.link.close("rate limited")
+        return False
+
+    def _answer_refusal(self, packet: SioPacket, refusal: Refusal) -> None:
+        """An error ack if the packet asked for one, else a ``hub:error`` event."""
+        session = self.sessions.get(packet.namespace)
+        if packet.type is SioType.CONNECT:
+            self._refuse_with(packet.namespace, refusal)
+        elif session is not None and packet.id is not None:
+            session.send(SioPacket(SioType.ACK, packet.namespace, [error_ack(refusal)], packet.id))
+        elif session is not None:
+            session.send_error(refusal)
+
+    def _admit(self, name: str, auth: Any) -> Claims | None:
+        """Check the client may connect namespace ``name``: limits, token, access."""
+        hub = self.hub
+        config = hub.config
+        if len(self.sessions) >= config.max_namespaces:
+            raise LimitExceeded(
+                f"a connection may join {config.max_namespaces} namespaces at most",
+                "too_many_namespaces",
+            )
+        claims = hub.policy.admit(name, _token(auth, self.handshake))
+        if claims is not None and config.max_connections_per_user:
+            others = {s.client for s in hub.users.members(claims.user_id)} - {self}
+            if len(others) >= config.max_connections_per_user:
+                raise LimitExceeded(
+                    f"user {claims.user_id!r} has {len(others)} connections already",
+                    "too_many_connections",
+                )
+        return claims
+
     async def _connect(self, packet: SioPacket) -> None:
         name = packet.namespace
         namespace = self.hub.namespaces.get(name)
@@ -106,8 +183,15 @@ class Client:
         if name in self.sessions:
             raise ProtocolError(f"namespace {name} is already connected")
         auth, pid, offset = _split_auth(packet.data)
-        resumed = namespace.resume(pid, offset) if pid is not None else None
+        try:
+            claims = self._admit(name, auth)
+        except Refusal as refusal:
+            self._refuse_with(name, refusal)
+            return
+        resumed = namespace.resume(pid, offset, claims) if pid is not None else None
         session = Session(namespace, self, auth, resumed=resumed[0] if resumed else None)
+        if claims is not None:
+            session.claims, session.user_id = claims, claims.user_id
         if namespace.config.recovery and session.pid is None:
             session.pid = new_sid()
         if namespace.connect_handler is not None:
@@ -148,15 +232,33 @@ class Client:
         if session.pid is not None:
             reply["pid"] = session.pid
         session.send(SioPacket(SioType.CONNECT, name, reply))
+        self.hub.expiry.watch(session)
 
     async def _event(self, session: Session, packet: SioPacket) -> None:
         self.hub.counters.events_in += 1
         name, *args = packet.data
-        handler = session.namespace.handlers.get(name)
+        if name == REFRESH_EVENT:
+            handler: Any = self._refresh
+        else:
+            handler = session.namespace.handlers.get(name)
         if handler is None:
             return
         try:
             result = await handler(session, *args)
+        except Refusal as refusal:
+            # Refused on purpose (a join, a publish, a limit): the client is told why.
+            self.hub.counters.errors[refusal.reason] += 1
+            log.info(
+                "remote=%s sid=%s namespace=%s event %r refused %s: %s",
+                self.remote,
+                session.sid,
+                session.namespace.name,
+                name,
+                refusal.reason,
+                refusal.message,
+            )
+            self._answer_refusal(packet, refusal)
+            return
         except Exception:
             self.hub.counters.errors["handler"] += 1
             log.exception("handler %r of %s failed", name, session.namespace.name)
@@ -170,5 +272,37 @@ class Client:
                 self.hub.counters.errors["handler"] += 1
                 log.error("ack of handler %r of %s: %s", name, session.namespace.name, error)
 
+    async def _refresh(self, session: Session, request: Any = None) -> dict[str, Any]:
+        """``hub:refresh`` with ``{"token": ...}``: the session goes on with the new token.
+
+        The token must name the same user and still grant the namespace."""
+        token = request.get("token") if isinstance(request, dict) else request
+        if session.claims is None or not self.hub.policy.enabled:
+            raise Forbidden("this session did not connect with a token")
+        claims = self.hub.policy.admit(session.namespace.name, token)
+        if claims is None:
+            raise AuthError("a token is required", "token_required")
+        if claims.user_id != session.user_id:
+            raise Forbidden("the new token names another user")
+        session.claims = claims
+        self.hub.expiry.watch(session)
+        return {"ok": True, "expires_at": claims.expires_at}
+
+    def _refuse_with(self, namespace: str, refusal: Refusal) -> None:
+        self.hub.counters.errors[refusal.reason] += 1
+        log.info(
+            "remote=%s namespace=%s refused %s: %s",
+            self.remote,
+            namespace,
+            refusal.reason,
+            refusal.message,
+        )
+        self._refuse(namespace, {"message": refusal.message, "data": {"reason": refusal.reason}})
+
     def _refuse(self, namespace: str, body: dict[str, Any]) -> None:
         self.link.deliver(Outgoing(SioPacket(SioType.CONNECT_ERROR, namespace, body)))
+
+
+def error_ack(refusal: Refusal) -> dict[str, Any]:
+    """The ack of a refused event: ``{"ok": false, "error": reason, "message": ...}``."""
+    return {"ok": False, "error": refusal.reason, "message": refusal.message}

@@ -416,8 +416,9 @@ class UserEmitter:
             return None
         config = self.hub.config
         window = config.emitter_batch_window_ms / 1000
+        max_acks = config.max_pending_acks
         for _ in range(budget):
-            ready = {s.namespace.name for s in sessions if _backlog(s) < PACE_BYTES}
+            ready = {s.namespace.name for s in sessions if _has_room(s, max_acks)}
             if not ready:
                 return now + PACE_POLL
 
@@ -538,10 +539,12 @@ class UserEmitter:
             space.set()
 
 
-def _backlog(session: Session) -> int:
+def _has_room(session: Session, max_acks: int) -> bool:
+    """Whether ``session`` may take more now: little queued on its link, and fewer acks
+    pending than ``max_pending_acks`` (a reader that stops acking is held back too)."""
     # ``hub.core.link.Paced``; links without it (test doubles) never hold events back.
     backlog: int = getattr(session.link, "queued_bytes", 0)
-    return backlog
+    return backlog < PACE_BYTES and session.pending_acks < max_acks
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from hub.auth.policy import Policy
 from hub.core.config import HubConfig, make_config
 from hub.core.emitter import UserEmitter
+from hub.core.expiry import ExpiryWatch
 from hub.core.history import new_boot_id
 from hub.core.namespace import Namespace, Published, Target
 from hub.core.rooms import Rooms
@@ -73,6 +75,7 @@ class Hub:
 
     def __init__(self, config: HubConfig | None = None, **settings: Any) -> None:
         self.config = make_config(config, **settings)
+        self._policy = (self.config, Policy(self.config))
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
         # Live sessions by ``session.user_id``, across namespaces (kept by admit and drop).
@@ -82,6 +85,8 @@ class Hub:
         # Ids of emitter events: with the boot id, unique per hub.
         self.emit_ids = itertools.count(1)
         self.spawn: Spawn | None = None
+        # Ends sessions whose token expires (a task of its own while any is watched).
+        self.expiry = ExpiryWatch(self)
         # Part of every history offset, so offsets of another hub never match ours.
         self.boot_id = new_boot_id()
         self.port: int | None = None
@@ -96,7 +101,17 @@ class Hub:
 
     def reconfigure(self, **settings: Any) -> None:
         """Change settings (validated); connections opened afterwards use them."""
-        self.config = make_config(self.config, **settings)
+        config = make_config(self.config, **settings)
+        self._policy = (config, Policy(config))  # raises ConfigError before any change
+        self.config = config
+
+    @property
+    def policy(self) -> Policy:
+        """Who may connect and join what, under the current settings."""
+        config, policy = self._policy
+        if config is not self.config:
+            self._policy = (self.config, policy := Policy(self.config))
+        return policy
 
     def namespace(self, name: str = "/", **settings: Any) -> Namespace:
         """The namespace called ``name``, created on first use.

@@ -14,16 +14,19 @@ from hub.core.history import History, Slice, Stored
 from hub.core.recovery import RECOVERABLE_REASONS, Persisted, Vault
 from hub.core.rooms import Rooms
 from hub.core.session import Session
+from hub.errors import Forbidden
 from hub.protocol.outgoing import Outgoing
 from hub.protocol.socketio import SioPacket, SioType
 
 if TYPE_CHECKING:
+    from hub.auth.claims import Claims
     from hub.core.hub import Hub
 
 log = logging.getLogger("hub")
 
 EventHandler = Callable[..., Awaitable[Any]]
 ConnectHandler = Callable[[Session, Any], Awaitable[None]]
+JoinCheck = Callable[[Session, str], Awaitable[bool]]
 DisconnectHandler = Callable[[Session, str], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
@@ -49,6 +52,7 @@ class Namespace:
         self.handlers: dict[str, EventHandler] = {}
         self.connect_handler: ConnectHandler | None = None
         self.disconnect_handler: DisconnectHandler | None = None
+        self.join_check: JoinCheck | None = None
         self.sessions: dict[str, Session] = {}
         self.rooms: Rooms[Session] = Rooms()
         self.history = History(hub.boot_id)
@@ -117,6 +121,21 @@ class Namespace:
         self.disconnect_handler = handler
         return handler
 
+    def authorize_join(self, check: JoinCheck) -> JoinCheck:
+        """``async def check(session, room) -> bool``: may ``session.join(room)`` go on?
+
+        Asked after the token's room patterns allowed the room; False refuses the join.
+        """
+        self.join_check = check
+        return check
+
+    async def may_join(self, session: Session, room: str) -> None:
+        """``Forbidden`` unless the session's claims and the application's check allow."""
+        if not self.hub.policy.may_join(session.claims, room):
+            raise Forbidden(f"this session may not join room {room!r}")
+        if self.join_check is not None and not await self.join_check(session, room):
+            raise Forbidden(f"joining room {room!r} was refused")
+
     # Sessions
 
     def admit(self, session: Session) -> None:
@@ -143,7 +162,13 @@ class Namespace:
         window = self.config.recovery
         if window and session.pid is not None and reason in RECOVERABLE_REASONS:
             kept = Persisted(
-                session.sid, session.pid, frozenset(rooms), session.data, session.joined_at, _now()
+                session.sid,
+                session.pid,
+                frozenset(rooms),
+                session.data,
+                session.joined_at,
+                _now(),
+                session.user_id if session.claims is not None else None,
             )
             self.vault.keep(kept, _now(), window)
         self.hub.counters.disconnects[reason] += 1
@@ -154,17 +179,22 @@ class Namespace:
                 self.hub.counters.errors["handler"] += 1
                 log.exception("disconnect handler of %s failed", self.name)
 
-    def resume(self, pid: str, offset: str | None) -> tuple[Persisted, str | None] | None:
+    def resume(
+        self, pid: str, offset: str | None, claims: Claims | None = None
+    ) -> tuple[Persisted, str | None] | None:
         """The persisted session ``pid`` and the offset it resumes after, if both exist.
 
         A client that never got a tagged event sends no offset: it resumes from where
         its session joined (None, when recovery was switched on later: from the oldest).
+        With tokens, only the same user may resume a session.
         """
         window = self.config.recovery
         if not window:
             return None
         persisted = self.vault.take(pid, _now(), window)
         if persisted is None:
+            return None
+        if self.hub.policy.enabled and persisted.user_id != (claims and claims.user_id):
             return None
         start = offset if offset is not None else persisted.joined_at
         if not self.history.after(start, limit=0).complete:

@@ -27,6 +27,8 @@ class Persisted:
     # offset-tagged event resumes from.
     joined_at: str | None
     disconnected_at: float
+    # The user of a session that connected with a token: only that user may resume it.
+    user_id: str | None = None
 
 
 class Vault:

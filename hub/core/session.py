@@ -10,15 +10,21 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from hub.core.link import Link
-from hub.errors import AckTimeout, NotConnected
+from hub.errors import AckTimeout, LimitExceeded, NotConnected, Refusal
 from hub.protocol.outgoing import Outgoing
 from hub.protocol.socketio import SioPacket, SioType
 
 if TYPE_CHECKING:
+    from hub.auth.claims import Claims
     from hub.core.client import Client
     from hub.core.history import Slice
     from hub.core.namespace import Namespace
     from hub.core.recovery import Persisted
+
+
+# The event the hub sends a session when it refuses something the client did without
+# asking for an ack (rate limited, token expired, ...): ``{"reason", "message"}``.
+ERROR_EVENT = "hub:error"
 
 
 def new_sid() -> str:
@@ -56,6 +62,9 @@ class Session:
         # The connection this session writes to (the client's, kept here for the hot path).
         self.link: Link = client.link
         self.auth = auth
+        # The verified token this session connected (or last refreshed) with; None when
+        # it presented none. ``user_id`` comes from it.
+        self.claims: Claims | None = None
         self.data: dict[str, Any] = dict(resumed.data) if resumed else {}
         self.connected = False
         self._user_id: str | None = None
@@ -94,8 +103,21 @@ class Session:
                 users.add(self, user_id)
         self._user_id = user_id
 
-    async def enter(self, room: str) -> None:
+    async def join(self, room: str) -> None:
+        """Enter ``room`` if the session's token and the namespace's join check allow it
+        (``Forbidden`` if not): for joins a client asks for. ``enter`` does not check."""
         self._require_connected()
+        await self.namespace.may_join(self, room)
+        await self.enter(room)
+
+    async def enter(self, room: str) -> None:
+        """Enter ``room``; ``LimitExceeded`` (too_many_rooms) past ``max_rooms``."""
+        self._require_connected()
+        if room not in self._rooms and len(self._rooms) >= self.namespace.hub.config.max_rooms:
+            raise LimitExceeded(
+                f"a session may be in {self.namespace.hub.config.max_rooms} rooms at most",
+                "too_many_rooms",
+            )
         self.namespace.rooms.add(self, room)
         self._rooms.add(room)
         await anyio.lowlevel.checkpoint()
@@ -129,7 +151,7 @@ class Session:
     async def call(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
         """Send an event asking for an ack and return the ack's arguments."""
         self._require_connected()
-        ack_id = next(self._ack_ids)
+        ack_id = self._next_ack_id()
         waiter = self._acks[ack_id] = _AckWaiter()
         try:
             self.send(SioPacket(SioType.EVENT, self.namespace.name, [event, *args], ack_id))
@@ -144,11 +166,17 @@ class Session:
             raise AckTimeout(f"no ack for {event!r} within {timeout} s")
         return waiter.args
 
-    async def disconnect(self) -> None:
+    async def disconnect(self, reason: str = "server namespace disconnect") -> None:
         """Close this namespace session from the server side."""
         if self.connected:
             self.send(SioPacket(SioType.DISCONNECT, self.namespace.name))
-            await self.namespace.drop(self, "server namespace disconnect")
+            await self.namespace.drop(self, reason)
+
+    def send_error(self, refusal: Refusal) -> None:
+        """Tell the client what was refused: a ``hub:error`` event with reason and message."""
+        if self.connected:
+            data = [ERROR_EVENT, refusal.as_error()]
+            self.send(SioPacket(SioType.EVENT, self.namespace.name, data))
 
     def send(self, packet: SioPacket, volatile: bool = False) -> None:
         self.link.deliver(Outgoing(packet), volatile=volatile)
@@ -156,9 +184,22 @@ class Session:
     def expect_ack(self, on_ack: Callable[[list[Any] | None], None]) -> int:
         """A new ack id whose answer calls ``on_ack(args)``: the ack's arguments, or None
         if the session closes first. For callers that cannot wait in a task per ack."""
-        ack_id = next(self._ack_ids)
+        ack_id = self._next_ack_id()
         self._acks[ack_id] = on_ack
         return ack_id
+
+    @property
+    def pending_acks(self) -> int:
+        return len(self._acks)
+
+    def _next_ack_id(self) -> int:
+        limit = self.namespace.hub.config.max_pending_acks
+        if len(self._acks) >= limit:
+            self.namespace.hub.counters.errors["too_many_pending_acks"] += 1
+            raise LimitExceeded(
+                f"{self!r} already has {limit} acks pending", "too_many_pending_acks"
+            )
+        return next(self._ack_ids)
 
     def awaits_ack(self, ack_id: int) -> bool:
         return ack_id in self._acks

@@ -4,25 +4,33 @@ Every request that is neither Engine.IO nor a CORS preflight comes here. Answers
 JSON (``/metrics`` aside). A refused request gets a 4xx whose body is
 ``{"error": kind, "message": text}``, is counted in ``hub.counters.errors["http_" + kind]``
 and logged in one line; nothing a client sends turns into a 500.
+
+API keys (``api_keys``) carry scopes: an entry ``KEY`` has every scope, an entry
+``publish+stats:KEY`` only those named (``publish``, ``stats``, ``admin``; ``admin``
+allows everything). An entry whose part before its first ``:`` is not made of scope
+names is a key as a whole.
 """
 
 from __future__ import annotations
 
 import hmac
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 import attrs
 import orjson
+import trio
 
 from hub.errors import QueueFull
 from hub.protocol.outgoing import Outgoing
 from hub.server import metrics
 from hub.server.api_models import (
     ABSENT,
+    DisconnectBody,
     EventBody,
     Invalid,
     PublishBody,
@@ -30,7 +38,7 @@ from hub.server.api_models import (
     UserEmitBody,
     parse,
 )
-from hub.server.http import Request, Response, error_response, json_response
+from hub.server.http import PerConfig, Request, Response, error_response, json_response
 
 if TYPE_CHECKING:
     from hub.core.namespace import Namespace
@@ -38,9 +46,41 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub")
 
-# A route's handler: the server, the request and the path's captured segments.
-Handler = Callable[["Server", Request, list[str]], Response]
-B = TypeVar("B", bound=EventBody)
+# A route's handler: the server, the request and the path's captured segments. Most
+# answer at once; one that must wait (on the core's async calls) returns an awaitable.
+Handler = Callable[["Server", Request, list[str]], Response | Awaitable[Response]]
+B = TypeVar("B", bound=EventBody | DisconnectBody)
+
+PUBLISH, STATS, ADMIN = "publish", "stats", "admin"
+SCOPES = frozenset({PUBLISH, STATS, ADMIN})
+# How long the disconnect handlers of one session may take in an admin disconnect.
+DISCONNECT_TIMEOUT = 5.0
+
+
+@attrs.frozen
+class ApiKey:
+    secret: bytes
+    scopes: frozenset[str]
+
+
+def parse_api_keys(entries: Iterable[str]) -> tuple[ApiKey, ...]:
+    """The keys of ``api_keys`` entries with their scopes (see the module's docstring)."""
+    keys = []
+    for entry in entries:
+        prefix, colon, rest = entry.partition(":")
+        named = prefix.split("+")
+        if colon and all(name in SCOPES for name in named):
+            secret, scopes = rest, frozenset(named)
+        else:
+            secret, scopes = entry, SCOPES
+        if not secret:
+            log.warning("an api_keys entry names scopes (%s) but no key: ignored", prefix)
+            continue
+        keys.append(ApiKey(secret.encode(), scopes))
+    return tuple(keys)
+
+
+_api_keys = PerConfig(lambda config: parse_api_keys(config.api_keys))
 
 
 class Refusal(Exception):
@@ -58,8 +98,9 @@ class Route:
     # The path's segments; "*" matches any one non-empty segment and captures it.
     pattern: tuple[str, ...]
     methods: dict[str, Handler]
-    # Needs "Authorization: Bearer <key>" with one of the configured api_keys.
-    private: bool = True
+    # Needs "Authorization: Bearer <key>" with one of the configured api_keys that has
+    # this scope (or "admin"); None: open to anyone.
+    scope: str | None = ADMIN
 
     def match(self, segments: list[str]) -> list[str] | None:
         if len(segments) != len(self.pattern):
@@ -82,7 +123,8 @@ class Route:
 
 async def handle(server: Server, request: Request) -> Response:
     try:
-        response = _serve(server, request)
+        answer = _serve(server, request)
+        response = await answer if inspect.isawaitable(answer) else answer
     except Refusal as refusal:
         response = _refuse(server, request, refusal)
     except Exception:
@@ -93,7 +135,7 @@ async def handle(server: Server, request: Request) -> Response:
     return response
 
 
-def _serve(server: Server, request: Request) -> Response:
+def _serve(server: Server, request: Request) -> Response | Awaitable[Response]:
     segments = request.path.split("/")[1:]
     for route in ROUTES:
         captured = route.match(segments)
@@ -110,8 +152,8 @@ def _serve(server: Server, request: Request) -> Response:
             f"{request.path} takes {route.allowed}, not {request.method}",
             (("Allow", route.allowed),),
         )
-    if route.private:
-        _authorize(server, request)
+    if route.scope is not None:
+        _authorize(server, request, route.scope)
     return handler(server, request, captured)
 
 
@@ -130,9 +172,9 @@ def _refuse(server: Server, request: Request, refusal: Refusal) -> Response:
     return response.with_headers(list(refusal.headers))
 
 
-def _authorize(server: Server, request: Request) -> None:
-    keys = server.hub.config.api_keys
-    if not keys:
+def _authorize(server: Server, request: Request, scope: str) -> None:
+    config = server.hub.config
+    if not config.api_keys:
         raise Refusal(
             403, "api_disabled", "the HTTP API is off until api_keys is set in the hub's settings"
         )
@@ -147,15 +189,22 @@ def _authorize(server: Server, request: Request) -> None:
         )
     # Headers were decoded as latin-1: encoding back gives the bytes the client sent.
     presented = token.encode("latin-1")
-    # A list, not any(generator): every key is compared, whichever matches.
-    matches = [hmac.compare_digest(presented, key.encode()) for key in keys]
-    if not any(matches):
+    # Every key is compared, whichever matches: the time taken tells nothing.
+    scopes: set[str] = set()
+    valid = False
+    for key in _api_keys(config):
+        if hmac.compare_digest(presented, key.secret):
+            valid = True
+            scopes |= key.scopes
+    if not valid:
         raise Refusal(
             401,
             "unauthorized",
             "the API key is not valid",
             (("WWW-Authenticate", 'Bearer realm="hub", error="invalid_token"'),),
         )
+    if scope not in scopes and ADMIN not in scopes:
+        raise Refusal(403, "forbidden", f"this key lacks the {scope} scope")
 
 
 def _body(request: Request, kind: type[B]) -> B:
@@ -242,6 +291,28 @@ def user_emit(server: Server, request: Request, captured: list[str]) -> Response
     return json_response(200, {"id": handle.id, "state": handle.state, "sessions": len(live)})
 
 
+async def user_disconnect(server: Server, request: Request, captured: list[str]) -> Response:
+    """Disconnect every live session of the user (of ``namespace`` only, when given):
+    each client gets a Socket.IO DISCONNECT, as from ``session.disconnect()``."""
+    (user_id,) = captured
+    body = _body(request, DisconnectBody) if request.body.strip() else DisconnectBody()
+    if body.namespace is not None:
+        _namespace(server, body.namespace)
+    sessions = [
+        session
+        for session in server.hub.users.members(user_id)
+        if body.namespace is None or session.namespace.name == body.namespace
+    ]
+    count = 0
+    for session in sessions:
+        if session.connected:
+            count += 1
+            with trio.move_on_after(DISCONNECT_TIMEOUT):
+                await session.disconnect()
+    log.info("remote=%s disconnected %d sessions of user %r", request.remote, count, user_id[:200])
+    return json_response(200, {"disconnected": count})
+
+
 def stats(server: Server, request: Request, captured: list[str]) -> Response:
     hub = server.hub
     counters = hub.counters
@@ -273,10 +344,11 @@ def prometheus(server: Server, request: Request, captured: list[str]) -> Respons
 
 
 ROUTES = (
-    Route(("health",), {"GET": health}, private=False),
-    Route(("ready",), {"GET": ready}, private=False),
-    Route(("metrics",), {"GET": prometheus}, private=False),
-    Route(("api", "publish"), {"POST": publish}),
-    Route(("api", "users", "*", "emit"), {"POST": user_emit}),
-    Route(("api", "stats"), {"GET": stats}),
+    Route(("health",), {"GET": health}, scope=None),
+    Route(("ready",), {"GET": ready}, scope=None),
+    Route(("metrics",), {"GET": prometheus}, scope=None),
+    Route(("api", "publish"), {"POST": publish}, scope=PUBLISH),
+    Route(("api", "users", "*", "emit"), {"POST": user_emit}, scope=PUBLISH),
+    Route(("api", "users", "*", "disconnect"), {"POST": user_disconnect}, scope=ADMIN),
+    Route(("api", "stats"), {"GET": stats}, scope=STATS),
 )

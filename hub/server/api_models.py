@@ -111,6 +111,16 @@ class UserEmitBody(EventBody):
             )
 
 
+@attrs.frozen
+class DisconnectBody:
+    """``POST /api/users/{id}/disconnect``: optional; ``namespace`` limits it to one."""
+
+    namespace: str | None = None
+
+    def check(self) -> None:
+        pass
+
+
 def _any(value: Any, kind: Any) -> Any:
     return value
 
@@ -144,7 +154,7 @@ def _converter() -> cattrs.Converter:
 
 
 _CONVERTER = _converter()
-B = TypeVar("B", bound=EventBody)
+B = TypeVar("B", bound=EventBody | DisconnectBody)
 
 
 def parse(body: dict[str, Any], kind: type[B]) -> B:

@@ -6,7 +6,8 @@ The connection (``hub.server.connection``) parses with httptools and turns each 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import attrs
 import orjson
@@ -61,9 +62,22 @@ def error_response(status: int, error: str, message: str, *, close: bool = False
     return json_response(status, {"error": error, "message": message}, close=close)
 
 
-def engineio_error(code: int, message: str, *, close: bool = False) -> Response:
-    """A 400 with Engine.IO's own error body, as its reference server sends it."""
-    return json_response(400, {"code": code, "message": message}, close=close)
+def engineio_error(
+    code: int,
+    message: str,
+    *,
+    close: bool = False,
+    status: int = 400,
+    reason: str | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Response:
+    """Engine.IO's own error body, as its reference server sends it (a 400 unless told);
+    ``reason`` adds a stable machine-readable name for the refusal."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if reason is not None:
+        body["reason"] = reason
+    response = json_response(status, body, close=close)
+    return response.with_headers(list(headers))
 
 
 def text_response(body: bytes, content_type: str = "text/plain; charset=UTF-8") -> Response:
@@ -75,6 +89,7 @@ UNKNOWN_TRANSPORT = (0, "Transport unknown")
 UNKNOWN_SID = (1, "Session ID unknown")
 BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
 BAD_REQUEST = (3, "Bad request")
+FORBIDDEN = (4, "Forbidden")
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
 
@@ -98,6 +113,55 @@ def engineio_refusal(request: Request, path: str) -> tuple[int, str] | None:
     elif request.method == "POST" and "sid" not in request.query:
         return BAD_HANDSHAKE_METHOD
     return None
+
+
+T = TypeVar("T")
+
+
+class PerConfig(Generic[T]):
+    """A value derived from the settings, made once per ``HubConfig`` object (by identity,
+    so a request costs a dict lookup, and ``hub.reconfigure`` makes it anew)."""
+
+    def __init__(self, derive: Callable[[HubConfig], T], size: int = 8) -> None:
+        self._derive = derive
+        self._size = size
+        # id -> (the config, kept alive so its id is not reused, and its value).
+        self._made: dict[int, tuple[HubConfig, T]] = {}
+
+    def __call__(self, config: HubConfig) -> T:
+        found = self._made.get(id(config))
+        if found is not None and found[0] is config:
+            return found[1]
+        value = self._derive(config)
+        if len(self._made) >= self._size:
+            del self._made[next(iter(self._made))]
+        self._made[id(config)] = (config, value)
+        return value
+
+
+def _normal_origin(origin: str) -> str:
+    return origin.strip().lower().rstrip("/")
+
+
+def _origin_list(config: HubConfig) -> frozenset[str] | None:
+    """The allowed origins, normalized; None when any is (empty list, or "*")."""
+    allowed = frozenset(_normal_origin(origin) for origin in config.allowed_origins)
+    return None if not allowed or "*" in allowed else allowed
+
+
+_allowed_origins = PerConfig(_origin_list)
+
+
+def origin_allowed(config: HubConfig, request: Request) -> bool:
+    """Whether ``request`` may use Engine.IO by its ``Origin`` (``allowed_origins``).
+
+    A request without one (not from a browser page) is allowed: browsers always send it.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = _allowed_origins(config)
+    return allowed is None or _normal_origin(origin) in allowed
 
 
 def is_engineio_path(request_path: str, path: str) -> bool:

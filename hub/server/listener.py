@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
+import orjson
 import trio
 
 from hub.core.hub import Hub
-from hub.server import api, engine, metrics
+from hub.server import api, assets, engine, metrics
 from hub.server.connection import HttpConnection, RequestError
 from hub.server.engine import websocket_refusal
 from hub.server.http import (
@@ -32,6 +35,8 @@ from hub.transport.websocket import WebSocketTransport
 log = logging.getLogger("hub")
 
 SHUTDOWN_REASON = "server shutting down"
+# How long a refused socket may take to read the refusal before it is closed.
+REFUSED_LINGER = 1.0
 
 
 async def open_listeners(host: str, ports: int | Sequence[int]) -> list[trio.SocketListener]:
@@ -58,6 +63,11 @@ class Server:
         # Long-polling sessions by sid: they outlive the requests that carry them.
         self.polling: dict[str, PollingTransport] = {}
         self.http: set[HttpConnection] = set()
+        # Engine.IO sessions counted against the connection limits.
+        self.gate = engine.Gate()
+        self.refusals = engine.RefusalLog()
+        # Open TCP connections, whatever they carry.
+        self.sockets = 0
         self.metrics = metrics.new_registry(self)
         self.closing = False
         self._accepting = trio.CancelScope()
@@ -111,7 +121,10 @@ class Server:
         self._connections.start_soon(polling.run)
 
     def forget_polling(self, polling: PollingTransport) -> None:
-        self.polling.pop(polling.sid, None)
+        """The polling session ended or handed over to a WebSocket: its slot goes back
+        (once: this is called once, and only the first call finds it)."""
+        if self.polling.pop(polling.sid, None) is polling:
+            self.gate.give_back(polling.client.handshake.ip)
 
     async def shutdown(self, grace: float) -> None:
         """Stop accepting, close every connection as a server shutdown, wait, then force."""
@@ -141,16 +154,36 @@ class Server:
 
 
 async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
+    server.sockets += 1
+    try:
+        cap = engine.max_sockets(server.hub.config)
+        if cap and server.sockets > cap:
+            await _refuse_socket(server, stream, cap)
+        else:
+            await _serve_stream(server, stream)
+    finally:
+        await trio.aclose_forcefully(stream)
+        server.sockets -= 1
+
+
+async def _serve_stream(server: Server, stream: trio.SocketStream) -> None:
     hub = server.hub
     remote = _remote(stream)
+    # The IP a WebSocket session of this connection is counted under in server.gate.
+    counted: str | None = None
     try:
         opening = await serve_http(server, stream, remote)
-        if opening is None or server.closing:
+        if opening is None:
             return
         request, accept, early_data = opening
         del opening  # the opening is not kept alive for the connection's lifetime
-        transport = WebSocketTransport(hub, stream, handshake_of(request))
+        handshake = handshake_of(request)
         sid = request.query.get("sid")
+        if sid is None:
+            counted = handshake.ip  # websocket_refusal counted the new session
+        if server.closing:
+            return
+        transport = WebSocketTransport(hub, stream, handshake)
         if sid is None:
             transport.open(accept, early_data)
         else:
@@ -158,6 +191,10 @@ async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
             if polling is None or not await transport.upgrade(polling, accept, early_data):
                 return
             del polling
+            # The polling session gave its slot back as it handed over, just now (no
+            # await since): the WebSocket takes it on, so an upgrade counts once.
+            counted = transport.client.handshake.ip
+            server.gate.take(counted)
         del request, accept, early_data
         server.transports.add(transport)
         try:
@@ -171,7 +208,38 @@ async def handle_stream(server: Server, stream: trio.SocketStream) -> None:
         hub.counters.errors["internal"] += 1
         log.exception("connection from %s failed", remote)
     finally:
-        await trio.aclose_forcefully(stream)
+        if counted is not None:
+            server.gate.give_back(counted)
+
+
+async def _refuse_socket(server: Server, stream: trio.SocketStream, cap: int) -> None:
+    """Past the cap on open connections: a 503 written at once, without reading the
+    request, then a short lingering close (reading what the peer sent, so the close
+    does not reset the connection before the peer has read the refusal)."""
+    reason = "too_many_sockets"
+    server.hub.counters.errors[reason] += 1
+    remote = _remote(stream)
+    server.refusals.info(
+        reason, "remote=%s refused: 503 %s: over %d connections", remote, reason, cap
+    )
+    body = orjson.dumps({"code": 4, "message": "Too many open connections", "reason": reason})
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nRetry-After: {engine.RETRY_AFTER}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    try:
+        # A new socket's send buffer is empty: the reply goes in one non-blocking write.
+        os.write(stream.socket.fileno(), head.encode("latin-1") + body)
+        stream.socket.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    with trio.move_on_after(REFUSED_LINGER):
+        try:
+            while await stream.receive_some(65536):
+                pass
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
 
 
 async def serve_http(
@@ -203,6 +271,8 @@ async def serve_http(
             if request.wants_websocket:
                 refusal = websocket_refusal(server, request)
                 if refusal is None:
+                    # A new session is counted from here: return at once (no await), so
+                    # the caller that gives its slot back has it.
                     return (request, *http.switch_protocol(websocket_accept_headers(request)))
                 response = refusal
             else:
@@ -220,6 +290,8 @@ async def route(server: Server, request: Request) -> Response:
         return preflight(config, request)
     if is_engineio_path(request.path, config.path):
         return await engine.handle(server, request)
+    if request.path == assets.CLIENT_PATH:
+        return assets.handle(server, request)
     return await api.handle(server, request)
 
 

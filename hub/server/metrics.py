@@ -19,6 +19,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from hub.server.engine import max_sockets
 from hub.server.http import Request, Response
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class HubCollector(Collector):
             for key, count in sorted(values.items()):
                 family.add_metric([key], count)
             yield family
+        yield from _limit_metrics(self.server)
         queued, backed_up = outbox_depth(self.server)
         yield GaugeMetricFamily("hub_outbox_bytes", "Bytes queued for clients", queued)
         yield GaugeMetricFamily(
@@ -85,6 +87,37 @@ class HubCollector(Collector):
             yield GaugeMetricFamily(
                 "hub_start_time_seconds", "When the hub began serving (Unix time)", hub.started_at
             )
+
+
+def _limit_metrics(server: Server) -> Iterator[Metric]:
+    """What the connection limits count, and the limits (0: none)."""
+    gate, config = server.gate, server.hub.config
+    yield GaugeMetricFamily(
+        "hub_engine_sessions",
+        "Engine.IO sessions counted against max_connections (an upgrade counts once)",
+        gate.total,
+    )
+    yield GaugeMetricFamily(
+        "hub_remote_ips", "Remote addresses with at least one Engine.IO session", len(gate.by_ip)
+    )
+    yield GaugeMetricFamily(
+        "hub_remote_ip_sessions_max",
+        "Engine.IO sessions of the remote address that has the most",
+        max(gate.by_ip.values(), default=0),
+    )
+    yield GaugeMetricFamily(
+        "hub_sockets", "Open TCP connections (HTTP and WebSocket, sessions or not)", server.sockets
+    )
+    yield GaugeMetricFamily(
+        "hub_http_connections", "TCP connections speaking HTTP (not WebSocket)", len(server.http)
+    )
+    limits = GaugeMetricFamily(
+        "hub_connection_limit", "Configured connection limits (0: none)", labels=["limit"]
+    )
+    limits.add_metric(["max_connections"], config.max_connections)
+    limits.add_metric(["max_connections_per_ip"], config.max_connections_per_ip)
+    limits.add_metric(["max_sockets"], max_sockets(config))
+    yield limits
 
 
 def _emitter_metrics(hub: Hub) -> Iterator[Metric]:

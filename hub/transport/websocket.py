@@ -187,7 +187,7 @@ class WebSocketTransport(EngineSession):
                 ws.receive_data(data)
             for event in ws.events():
                 if isinstance(event, TextMessage | BytesMessage):
-                    size += len(event.data)
+                    size += _byte_size(event.data)
                     if size > max_payload:
                         self.hub.counters.errors["payload_too_large"] += 1
                         return "payload too large"
@@ -285,6 +285,14 @@ class WebSocketTransport(EngineSession):
                 ws.receive_data(data)
                 # Reading the events is what applies a close reply (state -> CLOSED).
                 list(ws.events())
+
+
+def _byte_size(data: str | bytes | bytearray) -> int:
+    """Bytes on the wire: ``max_payload`` counts bytes, and a text message's UTF-8 may
+    be longer than its characters (``isascii`` is O(1) for the usual ASCII text)."""
+    if isinstance(data, str) and not data.isascii():
+        return len(data.encode())
+    return len(data)
 
 
 def _join(last: TextMessage | BytesMessage, parts: list[str | bytes | bytearray]) -> str | bytes:

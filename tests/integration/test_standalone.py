@@ -27,7 +27,8 @@ def is_publish_ack(ack: Any, recipients: int) -> bool:
 @pytest.fixture
 def hub_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A standalone hub on an ephemeral loopback port, stopped by its PID afterwards."""
-    command = [sys.executable, "-m", "hub", "--host", "127.0.0.1", "--port", "0"]
+    local = ["--host", "127.0.0.1", "--port", "0", "--client-publish", "true"]
+    command = [sys.executable, "-m", "hub", *local]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:

@@ -128,11 +128,14 @@ class HubProcess:
 
 
 def hub_argv(kind: str, *extra: str) -> list[str]:
-    """The command line of an ``"app"`` (tests/interop/app.py) or ``"standalone"`` hub."""
+    """The command line of an ``"app"`` (tests/interop/app.py) or ``"standalone"`` hub.
+
+    The standalone hub lets clients publish (``client_publish``): the scenarios use it."""
     if kind == "app":
         return [sys.executable, str(APP), "--host", "127.0.0.1", "--port", "0", *extra]
     if kind == "standalone":
-        return [sys.executable, "-m", "hub", "--host", "127.0.0.1", "--port", "0", *extra]
+        local = ["--host", "127.0.0.1", "--port", "0", "--client-publish", "true"]
+        return [sys.executable, "-m", "hub", *local, *extra]
     raise ValueError(f"unknown hub kind {kind!r}")
 
 

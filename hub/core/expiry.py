@@ -1,0 +1,86 @@
+"""Sessions whose token expires: ended with ``token_expired`` unless refreshed in time.
+
+One task per hub (started on the first token with an expiry) sleeps until the earliest
+expiry; a refresh just moves ``session.claims``, and the stale entry is skipped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+import weakref
+from typing import TYPE_CHECKING
+
+import anyio
+
+from hub.errors import AuthError
+
+if TYPE_CHECKING:
+    from hub.core.hub import Hub
+    from hub.core.session import Session
+
+log = logging.getLogger("hub")
+
+# Sleep at most this long, so a clock step or a hub restart is noticed soon.
+MAX_NAP = 5.0
+
+
+class ExpiryWatch:
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._due: list[tuple[float, int, weakref.ref[Session]]] = []
+        self._order = itertools.count()
+        self._running = False
+        self._wake: anyio.Event | None = None
+
+    def watch(self, session: Session) -> None:
+        """End ``session`` when its claims expire (plus the leeway), unless refreshed.
+
+        Held weakly: a session that ended is forgotten, not kept until its expiry."""
+        claims = session.claims
+        if claims is None or claims.expires_at is None:
+            return
+        deadline = claims.expires_at + self._hub.config.jwt_leeway
+        heapq.heappush(self._due, (deadline, next(self._order), weakref.ref(session)))
+        if self._wake is not None and deadline <= self._due[0][0]:
+            self._wake.set()
+        if not self._running and self._hub.spawn is not None:
+            self._running = self._hub.spawn(self._run)
+
+    async def _run(self) -> None:
+        try:
+            while self._due:
+                now = time.time()
+                while self._due and self._due[0][0] <= now:
+                    _, _, ref = heapq.heappop(self._due)
+                    session = ref()
+                    if session is not None:
+                        await self._expire(session, now)
+                if not self._due:
+                    break
+                self._wake = anyio.Event()
+                with anyio.move_on_after(min(self._due[0][0] - now, MAX_NAP)):
+                    await self._wake.wait()
+        finally:
+            self._running, self._wake = False, None
+            if self._due and self._hub.spawn is not None:
+                self._running = self._hub.spawn(self._run)
+
+    async def _expire(self, session: Session, now: float) -> None:
+        claims = session.claims
+        if not session.connected or claims is None or claims.expires_at is None:
+            return
+        if claims.expires_at + self._hub.config.jwt_leeway > now:
+            return  # refreshed since this entry was made; a newer entry is queued
+        self._hub.counters.errors["token_expired"] += 1
+        log.info(
+            "remote=%s sid=%s namespace=%s user=%s token expired",
+            session.client.remote,
+            session.sid,
+            session.namespace.name,
+            session.user_id,
+        )
+        session.send_error(AuthError("the token has expired", "token_expired"))
+        await session.disconnect("token expired")
