@@ -137,7 +137,7 @@ _HUB_WHERE = re.compile(r" @ \$(\.\w+)?$")
 
 def _check_hub_key(key: str, value: Any) -> None:
     try:
-        make_config(**{key: value})
+        make_config(relations=False, **{key: value})
     except ConfigError as error:
         # make_config names the key itself; keep only what is wrong with the value.
         text = _HUB_WHERE.sub("", str(error).removeprefix("invalid hub settings: "))

@@ -185,15 +185,20 @@ NAMESPACE_SETTINGS = frozenset(
 )
 
 
-def make_config(base: HubConfig | None = None, **settings: Any) -> HubConfig:
-    """``base`` (or the defaults) with ``settings`` applied, validated."""
+def make_config(
+    base: HubConfig | None = None, *, relations: bool = True, **settings: Any
+) -> HubConfig:
+    """``base`` (or the defaults) with ``settings`` applied, validated.
+
+    ``relations=False`` checks each value alone, not how settings relate (the CLI checks
+    one source's value at a time, before the others are known)."""
     values = attrs.asdict(base or HubConfig()) | settings
     try:
         config = _converter.structure(values, HubConfig)
     except cattrs.BaseValidationError as error:
         problems = "; ".join(cattrs.transform_error(error, format_exception=_describe))
         raise ConfigError(f"invalid hub settings: {problems}") from None
-    if config.emitter_backoff_max < config.emitter_backoff_base:
+    if relations and config.emitter_backoff_max < config.emitter_backoff_base:
         raise ConfigError(
             "invalid hub settings: emitter_backoff_max must be at least emitter_backoff_base, "
             f"got {config.emitter_backoff_max!r} < {config.emitter_backoff_base!r}"

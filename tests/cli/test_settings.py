@@ -197,3 +197,21 @@ def test_lists_and_switches_from_the_environment_and_files(tmp_path: Path) -> No
 def test_bad_switches_are_refused(tmp_path: Path, env: dict[str, str], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         resolve({}, base_env(tmp_path, **env))
+
+
+def test_related_settings_are_checked_together_not_one_at_a_time(tmp_path: Path) -> None:
+    """A backoff max below the default base is fine when the base given is lower still."""
+    env = base_env(tmp_path, HUB_EMITTER_BACKOFF_BASE="0.05", HUB_EMITTER_BACKOFF_MAX="0.1")
+    hub = resolve({}, env).settings.hub
+    assert (hub.emitter_backoff_base, hub.emitter_backoff_max) == (0.05, 0.1)
+    with pytest.raises(ConfigError, match="emitter_backoff_max must be at least"):
+        resolve({}, base_env(tmp_path, HUB_EMITTER_BACKOFF_MAX="0.1"))
+
+
+def test_the_jwt_secret_is_never_shown(tmp_path: Path) -> None:
+    secret = "s" * 40
+    env = base_env(tmp_path, HUB_JWT_SECRET=secret)
+    resolved = resolve({}, env)
+    assert resolved.settings.hub.jwt_secret == secret
+    text = show.render(resolved, env)
+    assert secret not in text and "jwt_secret: set, not shown" in text
