@@ -3,7 +3,8 @@
     ts=2026-11-21T10:00:00.123Z level=INFO logger=hub pid=4242 msg="conn=Ab3 closed: ping timeout"
 
 A traceback stays on its line, in ``exc="..."`` with its newlines escaped, so every
-record is one line for grep and for log shippers.
+record is one line for grep and for log shippers. Every record is redacted first (the
+values of ``[hub] redact_keys``, bearer credentials, JWTs: see ``hub.core.sanitize``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
+
+from hub.core.config import HubConfig
+from hub.core.sanitize import RedactingFilter, Redactor
+
+# What configure() redacts when its caller passes no keys: HubConfig's default.
+DEFAULT_REDACT_KEYS = HubConfig().redact_keys
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -40,8 +48,10 @@ class LineFormatter(logging.Formatter):
             ("msg", record.getMessage()),
         ]
         fields += [(k, v) for k, v in record.__dict__.items() if k not in _RESERVED]
-        if record.exc_info:
-            fields.append(("exc", self.formatException(record.exc_info)))
+        if record.exc_info and not record.exc_text:  # a RedactingFilter formats it first
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            fields.append(("exc", record.exc_text))
         return " ".join(f"{key}={_quote(value)}" for key, value in fields)
 
 
@@ -80,8 +90,18 @@ class LogFile(logging.StreamHandler[TextIO]):
         super().close()
 
 
-def configure(level: str, log_file: Path | None, *, detached: bool = False) -> LogFile | None:
-    """Route every logger through one line-per-record handler; the file handler, if any."""
+def configure(
+    level: str,
+    log_file: Path | None,
+    *,
+    detached: bool = False,
+    redact_keys: Iterable[str] = DEFAULT_REDACT_KEYS,
+) -> LogFile | None:
+    """Route every logger through one line-per-record handler; the file handler, if any.
+
+    The handler redacts every record, whichever logger it comes from, with
+    ``redact_keys`` (pass ``settings.hub.redact_keys``; empty: no redaction).
+    """
     handler: logging.Handler
     file_handler = None
     if log_file is None:
@@ -89,9 +109,19 @@ def configure(level: str, log_file: Path | None, *, detached: bool = False) -> L
     else:
         handler = file_handler = LogFile(log_file, also_stdio=detached)
     handler.setFormatter(LineFormatter())
+    handler.addFilter(RedactingFilter(Redactor(redact_keys)))
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     return file_handler
+
+
+def update_redaction(redact_keys: Iterable[str]) -> None:
+    """Redact with new keys from now on (a SIGHUP reload), on the handler of configure()."""
+    redactor = Redactor(redact_keys)
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter):
+                found.redactor = redactor

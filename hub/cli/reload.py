@@ -8,8 +8,9 @@ from typing import Any
 
 import attrs
 
+from hub.cli import logs
 from hub.cli.logs import LogFile
-from hub.cli.settings import Resolved, Settings
+from hub.cli.settings import SECRET_SETTINGS, Resolved, Settings
 from hub.core.hub import Hub
 from hub.errors import ConfigError
 
@@ -28,6 +29,12 @@ def _flat(settings: Settings) -> dict[str, Any]:
 def _changes(old: Settings, new: Settings) -> dict[str, tuple[Any, Any]]:
     before, after = _flat(old), _flat(new)
     return {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+
+
+def _describe(key: str, old: Any, new: Any) -> str:
+    if key.removeprefix("hub.") in SECRET_SETTINGS:
+        return f"{key} changed (not shown)"
+    return f"{key} {old} -> {new}"
 
 
 class Reloader:
@@ -60,12 +67,17 @@ class Reloader:
                 log.warning("SIGHUP: %s changed (%s -> %s): applies on restart", key, old, value)
         logging.getLogger().setLevel(new.log_level)
         self.hub.reconfigure(**attrs.asdict(new.hub))
+        logs.update_redaction(new.hub.redact_keys)
         self.current = attrs.evolve(
             self.current,
             log_level=new.log_level,
             shutdown_grace=new.shutdown_grace,
             hub=new.hub,
         )
-        described = ", ".join(f"{key} {old} -> {value}" for key, (old, value) in changes.items())
+        described = ", ".join(_describe(key, *change) for key, change in changes.items())
         log.info("SIGHUP: reloaded settings: %s", described or "nothing changed")
-        log.debug("SIGHUP: settings now %s", self.current)
+        shown = {
+            key: "(not shown)" if key.removeprefix("hub.") in SECRET_SETTINGS else value
+            for key, value in _flat(self.current).items()
+        }
+        log.debug("SIGHUP: settings now %s", shown)

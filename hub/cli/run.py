@@ -126,7 +126,12 @@ def _until_trio_takes_signals() -> None:
 def run(resolved: Resolved, source: Callable[[], Resolved], *, detached: bool = False) -> int:
     """Serve until stopped; the exit status (0 after a graceful drain)."""
     settings = resolved.settings
-    log_file = logs.configure(settings.log_level, settings.log_file, detached=detached)
+    log_file = logs.configure(
+        settings.log_level,
+        settings.log_file,
+        detached=detached,
+        redact_keys=settings.hub.redact_keys,
+    )
     foreground = Foreground(resolved, source, detached=detached)
     pid_file = foreground.pid_file
     _until_trio_takes_signals()

@@ -123,6 +123,11 @@ def _leaf_messages(error: BaseException) -> list[str]:
     return [str(error) or type(error).__name__]
 
 
+# Settings whose values are secrets: never shown or logged (``hub config`` says whether
+# they are set).
+SECRET_SETTINGS = frozenset({"api_keys", "jwt_secret"})
+
+
 def _check_process_key(key: str, value: Any) -> Any:
     """The structured value of one key, or ``ValueError`` saying what is expected."""
     try:

@@ -13,7 +13,7 @@ import attrs
 
 from hub.cli import paths
 from hub.cli.ports import Ports
-from hub.cli.settings import HUB_KEYS, PROCESS_KEYS, Resolved
+from hub.cli.settings import HUB_KEYS, PROCESS_KEYS, SECRET_SETTINGS, Resolved
 
 _COMMENT_COLUMN = 34
 _UNSET = {
@@ -22,8 +22,7 @@ _UNSET = {
 }
 
 
-# Settings whose values are secrets: shown as how many there are, never as themselves.
-_SECRET = frozenset({"api_keys", "jwt_secret"})
+_SECRET = SECRET_SETTINGS
 
 
 def _toml(value: Any) -> str:

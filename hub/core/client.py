@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.handshake import Handshake
 from hub.core.link import Link
+from hub.core.sanitize import too_deep
 from hub.core.session import Session, new_sid
 from hub.errors import AuthError, ConnectRefused, Forbidden, LimitExceeded, ProtocolError, Refusal
 from hub.protocol.outgoing import Outgoing
@@ -244,6 +245,12 @@ class Client:
         if handler is None:
             return
         try:
+            # The event's arguments are one level below its packet's array.
+            if too_deep(packet.data, self.hub.config.max_depth + 1):
+                raise Refusal(
+                    f"the arguments nest deeper than {self.hub.config.max_depth} levels",
+                    "payload_too_deep",
+                )
             result = await handler(session, *args)
         except Refusal as refusal:
             # Refused on purpose (a join, a publish, a limit): the client is told why.

@@ -120,6 +120,7 @@ class HubConfig:
         "secret",
         "token",
         "api_key",
+        "api_keys",
         "authorization",
         "cookie",
         "private_key",

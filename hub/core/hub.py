@@ -18,6 +18,7 @@ from hub.core.expiry import ExpiryWatch
 from hub.core.history import new_boot_id
 from hub.core.namespace import Namespace, Published, Target
 from hub.core.rooms import Rooms
+from hub.core.sanitize import Redactor, install_log_redaction
 from hub.core.stats import Counters, EmitterStats, HubStats
 from hub.errors import NotRunning
 from hub.protocol.outgoing import Outgoing
@@ -76,6 +77,7 @@ class Hub:
     def __init__(self, config: HubConfig | None = None, **settings: Any) -> None:
         self.config = make_config(config, **settings)
         self._policy = (self.config, Policy(self.config))
+        self._redactor = (self.config, self._redaction(self.config))
         self.namespaces: dict[str, Namespace] = {}
         self.counters = Counters()
         # Live sessions by ``session.user_id``, across namespaces (kept by admit and drop).
@@ -103,6 +105,7 @@ class Hub:
         """Change settings (validated); connections opened afterwards use them."""
         config = make_config(self.config, **settings)
         self._policy = (config, Policy(config))  # raises ConfigError before any change
+        self._redactor = (config, self._redaction(config))
         self.config = config
 
     @property
@@ -112,6 +115,20 @@ class Hub:
         if config is not self.config:
             self._policy = (self.config, policy := Policy(self.config))
         return policy
+
+    @property
+    def redactor(self) -> Redactor:
+        """Redacts ``redact_keys`` in outgoing payloads (and in the "hub" logger's lines)."""
+        config, redactor = self._redactor
+        if config is not self.config:
+            self._redactor = (self.config, redactor := self._redaction(self.config))
+        return redactor
+
+    @staticmethod
+    def _redaction(config: HubConfig) -> Redactor:
+        redactor = Redactor(config.redact_keys)
+        install_log_redaction(log, redactor)
+        return redactor
 
     def namespace(self, name: str = "/", **settings: Any) -> Namespace:
         """The namespace called ``name``, created on first use.

@@ -231,6 +231,7 @@ class Namespace:
 
     def encode(self, event: str, args: tuple[Any, ...]) -> Outgoing:
         """An event of this namespace, encoded once for all its recipients."""
+        args = self.hub.redactor.redact(args)
         return Outgoing(SioPacket(SioType.EVENT, self.name, [event, *args]))
 
     def publish(

@@ -179,6 +179,9 @@ class Session:
             self.send(SioPacket(SioType.EVENT, self.namespace.name, data))
 
     def send(self, packet: SioPacket, volatile: bool = False) -> None:
+        data = self.namespace.hub.redactor.redact(packet.data)
+        if data is not packet.data:
+            packet = SioPacket(packet.type, packet.namespace, data, packet.id)
         self.link.deliver(Outgoing(packet), volatile=volatile)
 
     def expect_ack(self, on_ack: Callable[[list[Any] | None], None]) -> int:
