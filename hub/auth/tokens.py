@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from hub.auth.claims import Claims
@@ -64,7 +66,8 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired", "token_expired") from None
-        except jwt.InvalidTokenError as error:
+        except jwt.PyJWTError as error:
+            # InvalidTokenError, and InvalidKeyError (no key for its kid or algorithm).
             raise AuthError(f"the token is not valid: {error}") from None
         return self._claims(payload)
 
@@ -80,15 +83,15 @@ class TokenVerifier:
             kid = header.get("kid")
             keys = self._jwks.keys
             if kid is None and len(keys) == 1:
-                return keys[0].key
+                return _fitting(algorithm, keys[0].key)
             for key in keys:
                 if key.key_id == kid:
-                    return key.key
+                    return _fitting(algorithm, key.key)
             if self._public_key is None:
                 raise jwt.InvalidKeyError(f"no key with kid {kid!r} in the JWKS")
         if self._public_key is None:
             raise jwt.InvalidKeyError("no public key for asymmetric tokens")
-        return self._public_key
+        return _fitting(algorithm, self._public_key)
 
     def _claims(self, payload: dict[str, Any]) -> Claims:
         config = self._config
@@ -105,6 +108,22 @@ class TokenVerifier:
             expires_at=float(expires) if isinstance(expires, int | float) else None,
             raw=payload,
         )
+
+
+# The key type each family of asymmetric algorithms needs: pyjwt raises a bare
+# TypeError, not a PyJWTError, for a token whose "alg" does not fit the key.
+_KEY_TYPES: dict[str, type] = {
+    "RS": RSAPublicKey,
+    "PS": RSAPublicKey,
+    "ES": EllipticCurvePublicKey,
+}
+
+
+def _fitting(algorithm: str, key: Any) -> Any:
+    wanted = _KEY_TYPES.get(algorithm[:2])
+    if wanted is not None and not isinstance(key, wanted):
+        raise jwt.InvalidKeyError(f"no {algorithm} key (the key is {type(key).__name__})")
+    return key
 
 
 def _strings(value: Any, claim: str) -> list[str]:

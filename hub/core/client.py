@@ -165,14 +165,19 @@ class Client:
                 "too_many_namespaces",
             )
         claims = hub.policy.admit(name, _token(auth, self.handshake))
-        if claims is not None and config.max_connections_per_user:
-            others = {s.client for s in hub.users.members(claims.user_id)} - {self}
-            if len(others) >= config.max_connections_per_user:
-                raise LimitExceeded(
-                    f"user {claims.user_id!r} has {len(others)} connections already",
-                    "too_many_connections",
-                )
+        if claims is not None:
+            self._check_user_connections(claims.user_id)
         return claims
+
+    def _check_user_connections(self, user_id: str) -> None:
+        limit = self.hub.config.max_connections_per_user
+        if not limit:
+            return
+        others = {s.client for s in self.hub.users.members(user_id)} - {self}
+        if len(others) >= limit:
+            raise LimitExceeded(
+                f"user {user_id!r} has {len(others)} connections already", "too_many_connections"
+            )
 
     async def _connect(self, packet: SioPacket) -> None:
         name = packet.namespace
@@ -211,7 +216,14 @@ class Client:
                 self._refuse(name, {"message": "Internal server error"})
                 return
         # From here to the CONNECT reply nothing awaits, so no broadcast can slip between
-        # the missed events and the live ones.
+        # the missed events and the live ones (nor another connection of the same user
+        # past the limit checked again here, after the handler's awaits).
+        if claims is not None:
+            try:
+                self._check_user_connections(claims.user_id)
+            except Refusal as refusal:
+                self._refuse_with(name, refusal)
+                return
         missed = namespace.history.after(resumed[1]) if resumed else None
         if missed is not None and not missed.complete:
             # The history moved past the client's offset during the connect handler: a

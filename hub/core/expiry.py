@@ -57,16 +57,21 @@ class ExpiryWatch:
                     _, _, ref = heapq.heappop(self._due)
                     session = ref()
                     if session is not None:
-                        await self._expire(session, now)
+                        try:
+                            await self._expire(session, now)
+                        except Exception:
+                            self._hub.counters.errors["expiry"] += 1
+                            log.exception("ending the expired session %r failed", session)
                 if not self._due:
                     break
                 self._wake = anyio.Event()
                 with anyio.move_on_after(min(self._due[0][0] - now, MAX_NAP)):
                     await self._wake.wait()
         finally:
+            # Never started again from here: this only ends early when the server stops
+            # (cancelled), and a task spawned into a cancelled nursery would end and spawn
+            # again forever. The next ``watch`` starts a new one.
             self._running, self._wake = False, None
-            if self._due and self._hub.spawn is not None:
-                self._running = self._hub.spawn(self._run)
 
     async def _expire(self, session: Session, now: float) -> None:
         claims = session.claims

@@ -191,10 +191,18 @@ class Namespace:
         window = self.config.recovery
         if not window:
             return None
-        persisted = self.vault.take(pid, _now(), window)
+        now = _now()
+        persisted = self.vault.take(pid, now, window)
         if persisted is None:
             return None
         if self.hub.policy.enabled and persisted.user_id != (claims and claims.user_id):
+            # Not this user's: it stays for its owner (a leaked pid must not cost them
+            # their session). Kept back at the end of the vault, so its own window is
+            # checked here too: ``expire`` stops at the first entry still in its window.
+            if persisted.disconnected_at + window >= now:
+                self.vault.keep(persisted, now, window)
+            return None
+        if persisted.disconnected_at + window < now:
             return None
         start = offset if offset is not None else persisted.joined_at
         if not self.history.after(start, limit=0).complete:

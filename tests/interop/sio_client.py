@@ -26,6 +26,8 @@ QUIET = 0.3  # how long "nothing else arrives" is watched for
 # upgrade to WebSocket). The tests run once with each.
 TRANSPORTS: list[str] | None = ["websocket"]
 AUTH = {"token": "secret", "user": "grace", "tags": ["x", "y"], "n": 3, "nested": {"ok": True}}
+# What the app's "whoami" echoes: the token is a sensitive key, redacted on the way out.
+ECHOED = AUTH | {"token": "[redacted]"}
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -14,6 +14,8 @@ import pytest
 from tests.interop.interop_harness import HubProcess, NodeScenario, SpawnHub
 
 AUTH = {"token": "secret", "user": "ada", "tags": ["a", "b"], "n": 7, "nested": {"ok": True}}
+# What the app's "whoami" echoes: the token is a sensitive key, redacted on the way out.
+ECHOED = AUTH | {"token": "[redacted]"}
 ALL_BYTES = bytes(range(256))
 
 
@@ -49,7 +51,7 @@ def test_connect_with_auth(node_scenario: NodeScenario, app_url: str) -> None:
     """The auth payload reaches on_connect/session.auth unchanged and socket.id is the sid."""
     result = node_scenario("connect_auth.mjs", app_url)
     assert result["connected"] is True
-    assert result["whoami"] == AUTH
+    assert result["whoami"] == ECHOED
     assert result["info"]["sid"] == result["id"]
     assert result["info"]["namespace"] == "/test"
 

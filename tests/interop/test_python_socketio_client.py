@@ -16,7 +16,17 @@ import socketio
 
 from tests.interop import sio_client
 from tests.interop.interop_harness import HubProcess, SpawnHub
-from tests.interop.sio_client import AUTH, QUIET, STEP, Inbox, Refused, ack, connected, run
+from tests.interop.sio_client import (
+    AUTH,
+    ECHOED,
+    QUIET,
+    STEP,
+    Inbox,
+    Refused,
+    ack,
+    connected,
+    run,
+)
 
 ALL_BYTES = bytes(range(256))
 
@@ -75,7 +85,7 @@ def test_connect_with_auth(app_url: str) -> None:
 
     async def scenario() -> None:
         async with connected(app_url) as sio:
-            assert await ack(sio, "whoami") == (AUTH,)
+            assert await ack(sio, "whoami") == (ECHOED,)
             (info,) = await ack(sio, "info")
             assert info["sid"] == sio.get_sid("/test")
             assert info["namespace"] == "/test"
