@@ -98,7 +98,7 @@ def test_namespaces_auth_binary_and_server_calls(
     assert result["refusal"] == {"message": "bad token", "data": {"reason": "invalid_token"}}
     assert result["refusedActive"] is False
     assert result["pong"] == ["pong", 1, "two"]
-    assert result["whoami"] == {"token": "secret"}
+    assert result["whoami"] == {"token": "[redacted]"}  # a sensitive key, redacted on the way out
     assert result["info"] == {"sid": ANY, "namespace": "/test", "rooms": []}
     assert result["echoed"] == [ALL_BYTES, "070809", "é ☃"]
     assert result["echoedTypes"] == [True, True]

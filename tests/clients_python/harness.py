@@ -27,6 +27,8 @@ SCENARIO_TIMEOUT = 40.0  # one whole test
 STEP = 10.0  # one wait for something that should come at once
 API_KEY = "client-tests-key"
 AUTH = {"token": "secret"}  # what tests/interop/app.py's /test namespace wants
+# What its "whoami" echoes: the token is a sensitive key, redacted on the way out.
+ECHOED = {"token": "[redacted]"}
 
 
 def run(backend: str, scenario: Callable[[], Awaitable[T]]) -> T:

@@ -19,7 +19,7 @@ from hub_client import (
     connect,
 )
 
-from tests.clients_python.harness import AUTH, Recorder, free_port, publish, run
+from tests.clients_python.harness import AUTH, ECHOED, Recorder, free_port, publish, run
 from tests.interop.interop_harness import HubProcess
 
 
@@ -43,7 +43,7 @@ def test_events_acks_and_namespaces(backend: str, transport: str, app_hub: HubPr
             echoed = await client.emit_with_ack("echo", 1, "two", {"three": [3]}, b"\x00\xff")
             assert echoed == (1, "two", {"three": [3]}, b"\x00\xff")
             assert await client.emit_with_ack("echo") is None
-            assert await client.emit_with_ack("whoami") == AUTH
+            assert await client.emit_with_ack("whoami") == ECHOED
             info = await client.emit_with_ack("info")
             assert info["sid"] == client.sid and info["namespace"] == "/test"
 

@@ -175,7 +175,7 @@ def test_refused_reconnect_stops(backend: str, own_servers: Servers) -> None:
 
         client = connect(proxy.url, namespaces="/test", auth=auth, reconnect_delay=0.1)
         async with client:
-            assert await client.emit_with_ack("whoami") == {"token": "secret"}
+            assert await client.emit_with_ack("whoami") == {"token": "[redacted]"}
             gone = client.wait_for("disconnect")
             await anyio.to_thread.run_sync(proxy.command, "cut")
             assert await gone == "transport close"
