@@ -101,11 +101,15 @@ class TokenVerifier:
         if not isinstance(user, str) or not user:
             raise AuthError(f"the token has no {config.jwt_user_claim!r} claim naming the user")
         expires = payload.get("exp")
+        try:
+            expires_at = float(expires) if isinstance(expires, int | float) else None
+        except OverflowError:
+            raise AuthError("the token's exp claim is out of range") from None
         return Claims(
             user_id=user,
             roles=frozenset(_strings(payload.get(config.jwt_roles_claim), config.jwt_roles_claim)),
             rooms=tuple(_strings(payload.get(config.jwt_rooms_claim), config.jwt_rooms_claim)),
-            expires_at=float(expires) if isinstance(expires, int | float) else None,
+            expires_at=expires_at,
             raw=payload,
         )
 

@@ -291,10 +291,13 @@ class Client:
                 self.hub.counters.errors["handler"] += 1
                 log.error("ack of handler %r of %s: %s", name, session.namespace.name, error)
 
-    async def _refresh(self, session: Session, request: Any = None) -> dict[str, Any]:
+    async def _refresh(self, session: Session, *args: Any) -> dict[str, Any]:
         """``hub:refresh`` with ``{"token": ...}``: the session goes on with the new token.
 
         The token must name the same user and still grant the namespace."""
+        if len(args) != 1:
+            raise Refusal('hub:refresh takes one argument: {"token": ...}', "bad_request")
+        request = args[0]
         token = request.get("token") if isinstance(request, dict) else request
         if session.claims is None or not self.hub.policy.enabled:
             raise Forbidden("this session did not connect with a token")

@@ -1,7 +1,8 @@
 """Sessions whose token expires: ended with ``token_expired`` unless refreshed in time.
 
-One task per hub (started on the first token with an expiry) sleeps until the earliest
-expiry; a refresh just moves ``session.claims``, and the stale entry is skipped.
+One task per hub (started on the first token with an expiry, ended once no watched
+session is left) sleeps until the earliest expiry; a refresh just moves
+``session.claims``, and the stale entry is skipped.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ExpiryWatch:
         self._order = itertools.count()
         self._running = False
         self._wake: anyio.Event | None = None
+        # Connected sessions being watched; entries of the others are dropped in bulk.
+        self._watched: weakref.WeakSet[Session] = weakref.WeakSet()
 
     def watch(self, session: Session) -> None:
         """End ``session`` when its claims expire (plus the leeway), unless refreshed.
@@ -44,10 +47,27 @@ class ExpiryWatch:
             return
         deadline = claims.expires_at + self._hub.config.jwt_leeway
         heapq.heappush(self._due, (deadline, next(self._order), weakref.ref(session)))
+        self._watched.add(session)
         if self._wake is not None and deadline <= self._due[0][0]:
             self._wake.set()
         if not self._running and self._hub.spawn is not None:
             self._running = self._hub.spawn(self._run)
+
+    def forget(self, session: Session) -> None:
+        """``session`` ended: stop watching it (the task ends when none is left)."""
+        if session not in self._watched:
+            return
+        self._watched.discard(session)
+        if not self._watched:
+            self._due.clear()
+        elif len(self._due) > 2 * len(self._watched) + 64:
+            # Amortized: entries of ended sessions never outnumber live ones for long.
+            self._due = [entry for entry in self._due if entry[2]() in self._watched]
+            heapq.heapify(self._due)
+        else:
+            return
+        if self._wake is not None:
+            self._wake.set()
 
     async def _run(self) -> None:
         try:
@@ -65,6 +85,7 @@ class ExpiryWatch:
                 if not self._due:
                     break
                 self._wake = anyio.Event()
+                # Each pass re-reads the heap: ``forget`` may have replaced or emptied it.
                 with anyio.move_on_after(min(self._due[0][0] - now, MAX_NAP)):
                     await self._wake.wait()
         finally:

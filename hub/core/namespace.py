@@ -159,6 +159,8 @@ class Namespace:
             self.rooms.discard(session, room)
         if session.user_id is not None:
             self.hub.users.discard(session, session.user_id)
+        if session.claims is not None:
+            self.hub.expiry.forget(session)
         window = self.config.recovery
         if window and session.pid is not None and reason in RECOVERABLE_REASONS:
             kept = Persisted(
