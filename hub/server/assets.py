@@ -10,8 +10,8 @@ repository, beside ``hub/``: Node programs and the client's own tests use that v
 so there is no second copy to drift. It is found from this module's own location (not
 the working directory): in a checkout and in an editable install the ``hub`` package *is*
 the checkout's folder, so ``<package>/../clients/js`` is the file. A wheel does not carry
-``clients/``; a build that ships the file as package data puts it at
-``hub/server/static/hub-client.js``, which is looked at first. When neither exists the
+``clients/``: it ships the file as package data, through the link
+``hub/server/static/hub-client.js`` (looked at first) to that file. When neither exists the
 route answers 404 and says so. The file is read again only when its size or mtime
 changes, so an edited client is served (with a new ETag) without a restart.
 """

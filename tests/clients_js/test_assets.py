@@ -101,5 +101,7 @@ def test_an_edited_file_gets_a_new_etag(tmp_path: Path) -> None:
 
 
 def test_the_file_is_found_from_the_package() -> None:
-    """In a checkout or an editable install: the repository's clients/js file."""
-    assert assets.client_file() == CLIENT_FILE
+    """In a checkout or an editable install: the repository's clients/js file, through the
+    package-data link that wheels copy."""
+    assert assets.client_file().resolve() == CLIENT_FILE.resolve()
+    assert assets.client_file().read_bytes() == CLIENT_FILE.read_bytes()
