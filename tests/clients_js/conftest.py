@@ -15,30 +15,9 @@ import pytest
 
 from tests.clients_js.harness import NodeDriver, scenario
 from tests.interop.interop_harness import ScenarioFailed
-from tests.recovery.harness import Processes
 
 StartDriver = Callable[[str, str, dict[str, Any]], NodeDriver]
 Scenario = Callable[[str, str, dict[str, Any]], dict[str, Any]]
-
-
-@pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Processes]:
-    """This test's hubs and proxies, all stopped at its end."""
-    processes = Processes(tmp_path)
-    try:
-        yield processes
-    finally:
-        processes.close()
-
-
-@pytest.fixture(scope="module")
-def module_procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
-    """Hubs shared by one module's tests, all stopped at its end."""
-    processes = Processes(tmp_path_factory.mktemp("procs"))
-    try:
-        yield processes
-    finally:
-        processes.close()
 
 
 @pytest.fixture

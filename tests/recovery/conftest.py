@@ -7,34 +7,12 @@ A missing ``node``, ``node_modules`` or Chromium fails the test that needs it (n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.interop.interop_harness import ScenarioFailed
-from tests.recovery.harness import Processes, Scenario, run_scenario
-
-
-@pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Processes]:
-    """This test's hubs and proxies, all stopped at its end."""
-    processes = Processes(tmp_path)
-    try:
-        yield processes
-    finally:
-        processes.close()
-
-
-@pytest.fixture(scope="module")
-def module_procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
-    """Hubs shared by one module's tests, all stopped at its end."""
-    processes = Processes(tmp_path_factory.mktemp("procs"))
-    try:
-        yield processes
-    finally:
-        processes.close()
+from tests.recovery.harness import Scenario, run_scenario
 
 
 @pytest.fixture(scope="session")
