@@ -1,5 +1,6 @@
 """A trio-native real-time event hub speaking Socket.IO v5 / Engine.IO v4."""
 
+from hub.auth.claims import Claims as Claims
 from hub.core.config import HubConfig as HubConfig
 from hub.core.emitter import Handle as Handle
 from hub.core.emitter import UserEmitter as UserEmitter
@@ -9,19 +10,25 @@ from hub.core.namespace import Namespace as Namespace
 from hub.core.session import Session as Session
 from hub.core.stats import HubStats as HubStats
 from hub.errors import AckTimeout as AckTimeout
+from hub.errors import AuthError as AuthError
 from hub.errors import ConfigError as ConfigError
 from hub.errors import ConnectRefused as ConnectRefused
+from hub.errors import Forbidden as Forbidden
 from hub.errors import HubError as HubError
 from hub.errors import LimitExceeded as LimitExceeded
 from hub.errors import NotConnected as NotConnected
 from hub.errors import NotRunning as NotRunning
 from hub.errors import ProtocolError as ProtocolError
 from hub.errors import QueueFull as QueueFull
+from hub.errors import Refusal as Refusal
 
 __all__ = [
     "AckTimeout",
+    "AuthError",
+    "Claims",
     "ConfigError",
     "ConnectRefused",
+    "Forbidden",
     "Handle",
     "Hub",
     "HubConfig",
@@ -33,6 +40,7 @@ __all__ = [
     "NotRunning",
     "ProtocolError",
     "QueueFull",
+    "Refusal",
     "Session",
     "UserEmitter",
     "get_hub",

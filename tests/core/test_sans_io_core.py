@@ -22,8 +22,11 @@ def test_public_names_stay_exported() -> None:
     """hub exports its curated names, each importable from the package root."""
     expected = {
         "AckTimeout",
+        "AuthError",
+        "Claims",
         "ConfigError",
         "ConnectRefused",
+        "Forbidden",
         "Handle",
         "Hub",
         "HubConfig",
@@ -35,6 +38,7 @@ def test_public_names_stay_exported() -> None:
         "NotRunning",
         "ProtocolError",
         "QueueFull",
+        "Refusal",
         "Session",
         "UserEmitter",
         "get_hub",
@@ -43,3 +47,4 @@ def test_public_names_stay_exported() -> None:
     assert all(getattr(hub, name).__module__.startswith("hub.") for name in expected)
     assert issubclass(hub.ProtocolError, hub.HubError)
     assert issubclass(hub.AckTimeout, hub.HubError)
+    assert issubclass(hub.Forbidden, hub.Refusal) and issubclass(hub.QueueFull, hub.Refusal)
