@@ -12,6 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from hub.core.event_rate import EventRate, Verdict
 from hub.core.handshake import Handshake
 from hub.core.link import Link
 from hub.core.sanitize import too_deep
@@ -71,11 +72,7 @@ class Client:
         self.handshake = handshake
         self.sessions: dict[str, Session] = {}
         self._decoder = SioDecoder()
-        # The event rate's token bucket: tokens left, when last refilled, and events
-        # dropped since it was last full.
-        self._tokens = float(hub.config.event_burst)
-        self._refilled = time.monotonic()
-        self._dropped = 0
+        self._rate = EventRate(hub.config.event_burst, time.monotonic())
 
     @property
     def remote(self) -> str:
@@ -121,26 +118,19 @@ class Client:
     def _take_token(self, packet: SioPacket) -> bool:
         """Whether the event rate allows ``packet``; past it, drop and tell, then close."""
         config = self.hub.config
-        now = time.monotonic()
-        burst = config.event_burst
-        self._tokens = min(burst, self._tokens + (now - self._refilled) * config.event_rate)
-        self._refilled = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            if self._tokens >= burst - 1:
-                self._dropped = 0
+        verdict = self._rate.take(time.monotonic(), config.event_rate, config.event_burst)
+        if verdict is Verdict.TAKE:
             return True
-        self._dropped += 1
         self.hub.counters.errors["rate_limited"] += 1
-        if self._dropped == 1:
+        if verdict is Verdict.REFUSE:
             log.info("remote=%s rate limited: over %g events/s", self.remote, config.event_rate)
             refusal = LimitExceeded(
                 f"over {config.event_rate:g} events/s: events are dropped, and the "
-                f"connection closes after {burst} more",
+                f"connection closes after {config.event_burst} more",
                 "rate_limited",
             )
             self._answer_refusal(packet, refusal)
-        elif self._dropped > burst:
+        elif verdict is Verdict.CLOSE:
             log.info("remote=%s closed: still over the event rate", self.remote)
             self.link.close("rate limited")
         return False
