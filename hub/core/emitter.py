@@ -254,7 +254,7 @@ class UserEmitter:
             seq,
             f"{hub.boot_id}-{seq}",
             name,
-            payload,
+            hub.redactor.redact(payload),  # once here, not per session and resend
             rank=rank,
             ack=ack,
             batch=batch,
@@ -465,7 +465,7 @@ class UserEmitter:
         session.link.deliver(self._packet(entry, session.namespace.name, ack_id))
 
     def _packet(self, entry: Entry, namespace: str, ack_id: int | None) -> Outgoing:
-        data = [entry.event, self.hub.redactor.redact(entry.data), {"id": entry.id}]
+        data = [entry.event, entry.data, {"id": entry.id}]
         return Outgoing(SioPacket(SioType.EVENT, namespace, data, ack_id))
 
     def _group_packet(self, group: list[Entry], namespace: str) -> Outgoing:
@@ -476,8 +476,7 @@ class UserEmitter:
                 packet = entry.cache[namespace] = self._packet(entry, namespace, None)
             assert isinstance(packet, Outgoing)
             return packet
-        redact = self.hub.redactor.redact
-        items = [{"event": e.event, "data": redact(e.data), "id": e.id} for e in group]
+        items = [{"event": e.event, "data": e.data, "id": e.id} for e in group]
         return Outgoing(SioPacket(SioType.EVENT, namespace, [BATCH_EVENT, items]))
 
     # Acks
