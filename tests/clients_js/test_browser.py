@@ -10,7 +10,6 @@ are the hubs, the proxy and the page server.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from unittest.mock import ANY
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.clients_js.conftest import Scenario, StartDriver
 from tests.clients_js.harness import API_KEY
-from tests.interop.test_browser_transports import PageServer
+from tests.interop.test_browser_transports import PageServer, serve_page
 from tests.recovery.harness import Browser, Processes
 
 PAGE = """<!doctype html>
@@ -31,21 +30,8 @@ PAGE = """<!doctype html>
 @pytest.fixture(scope="module")
 def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer]:
     """A blank page on a static server of its own origin, stopped by PID."""
-    folder = tmp_path_factory.mktemp("page")
-    site = folder / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    argv = [sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"]
-    argv += ["--directory", str(site)]
-    server = PageServer("page-server", argv, folder / "page-server.stderr")
-    try:
-        try:
-            server.wait_ready()
-        except (TimeoutError, RuntimeError) as exc:
-            pytest.fail(f"the page server did not start: {exc}\n{server.describe()}")
+    with serve_page(tmp_path_factory.mktemp("page"), {"index.html": PAGE}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def no_page_trouble(result: dict[str, object]) -> None:

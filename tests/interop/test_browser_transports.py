@@ -23,6 +23,8 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
@@ -63,16 +65,17 @@ class PageServer(HubProcess):
         raise TimeoutError(f"no ready line within {timeout:.0f}s")
 
 
-@pytest.fixture(scope="module")
-def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer]:
-    """The static server of the page (its origin is ``page_server.url``), stopped by PID."""
-    folder = tmp_path_factory.mktemp("page")
+@contextmanager
+def serve_page(folder: Path, files: dict[str, str | Path]) -> Iterator[PageServer]:
+    """A static server of ``files`` (name: text, or a file to copy) from ``folder/site``,
+    ready, stopped by its PID on the way out."""
     site = folder / "site"
     site.mkdir()
-    if not BROWSER_BUNDLE.is_file():
-        pytest.fail(f"{BROWSER_BUNDLE} is missing: run `npm ci --prefix tests/interop/js`")
-    shutil.copyfile(BROWSER_BUNDLE, site / "socket.io.min.js")
-    (site / "index.html").write_text(PAGE)
+    for name, content in files.items():
+        if isinstance(content, Path):
+            shutil.copyfile(content, site / name)
+        else:
+            (site / name).write_text(content)
     argv = [sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"]
     argv += ["--directory", str(site)]
     server = PageServer("page-server", argv, folder / "page-server.stderr")
@@ -84,6 +87,16 @@ def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer]:
+    """The static server of the page (its origin is ``page_server.url``), stopped by PID."""
+    if not BROWSER_BUNDLE.is_file():
+        pytest.fail(f"{BROWSER_BUNDLE} is missing: run `npm ci --prefix tests/interop/js`")
+    files: dict[str, str | Path] = {"socket.io.min.js": BROWSER_BUNDLE, "index.html": PAGE}
+    with serve_page(tmp_path_factory.mktemp("page"), files) as server:
+        yield server
 
 
 def in_browser(
