@@ -6,22 +6,11 @@
 // test publishes to the room and sends an acked user event. It comes back recovered: same
 // sid, the missed broadcasts before "connect", then the user event.
 import { proxyCommand } from "../../interop/js/recovery_proxy.mjs";
-import { STEP_MS, api, playwright, run } from "./common.mjs";
+import { STEP_MS, api, run, withPage } from "./common.mjs";
 
 run("browser_recovery", async (url, [json]) => {
   const { cdp, page: pageUrl, key, hub, control, user } = JSON.parse(json);
-  const browser = await playwright().chromium.connectOverCDP(cdp, { timeout: 10000 });
-  try {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const pageErrors = [];
-    const consoleErrors = [];
-    page.on("pageerror", (err) => pageErrors.push(String(err)));
-    page.on("console", (msg) => {
-      if (msg.type() === "error") consoleErrors.push(msg.text());
-    });
-    await page.goto(pageUrl, { timeout: 10000 });
-    const wait = (fn, arg, timeout = STEP_MS) => page.waitForFunction(fn, arg, { timeout, polling: 20 });
+  return withPage(cdp, pageUrl, async ({ page, wait, pageErrors, consoleErrors }) => {
 
     const first = await page.evaluate(async ({ url, hub, user, STEP_MS }) => {
       const { connect } = await import(`${hub}/client/hub-client.js`);
@@ -65,9 +54,6 @@ run("browser_recovery", async (url, [json]) => {
       client.close();
       return out;
     });
-    await context.close();
     return { first, offsetBefore, cut, published, job, pageErrors, consoleErrors, ...seen };
-  } finally {
-    await browser.close();
-  }
+  });
 });

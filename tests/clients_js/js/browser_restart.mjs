@@ -6,22 +6,11 @@
 // with the default transports (long-polling, then the upgrade to WebSocket), joins a
 // room and gets a broadcast. While the hub is away three emits wait in the offline queue;
 // after the reconnect the room is joined again and the queue flushed in order.
-import { STEP_MS, api, playwright, run, sleep, tell } from "./common.mjs";
+import { STEP_MS, api, run, sleep, tell, withPage } from "./common.mjs";
 
 run("browser_restart", async (url, [json]) => {
   const { cdp, page: pageUrl, key } = JSON.parse(json);
-  const browser = await playwright().chromium.connectOverCDP(cdp, { timeout: 10000 });
-  try {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const pageErrors = [];
-    const consoleErrors = [];
-    page.on("pageerror", (err) => pageErrors.push(String(err)));
-    page.on("console", (msg) => {
-      if (msg.type() === "error") consoleErrors.push(msg.text());
-    });
-    await page.goto(pageUrl, { timeout: 10000 });
-    const wait = (fn, arg, timeout = STEP_MS) => page.waitForFunction(fn, arg, { timeout, polling: 20 });
+  return withPage(cdp, pageUrl, async ({ page, wait, pageErrors, consoleErrors }) => {
 
     const loaded = await page.evaluate(async ({ url, STEP_MS }) => {
       const mod = await import(`${url}/client/hub-client.js`);
@@ -69,9 +58,6 @@ run("browser_restart", async (url, [json]) => {
       client.close();
       return out;
     });
-    await context.close();
     return { loaded, beforeRestart, queued, pageErrors, consoleErrors, ...seen };
-  } finally {
-    await browser.close(); // connected over CDP: this disconnects, the test stops Chromium
-  }
+  });
 });

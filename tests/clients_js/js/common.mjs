@@ -17,6 +17,33 @@ export function playwright() {
 }
 
 /**
+ * Run `body({ page, wait, pageErrors, consoleErrors })` on a fresh page of the Chromium at
+ * `cdp`, opened at `pageUrl`; what it returns is returned. The page's errors and console
+ * errors are collected; the context is closed and the CDP connection dropped (the test
+ * stops Chromium itself) whatever happens.
+ */
+export async function withPage(cdp, pageUrl, body) {
+  const browser = await playwright().chromium.connectOverCDP(cdp, { timeout: 10000 });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const pageErrors = [];
+    const consoleErrors = [];
+    page.on("pageerror", (err) => pageErrors.push(String(err)));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") consoleErrors.push(msg.text());
+    });
+    await page.goto(pageUrl, { timeout: 10000 });
+    const wait = (fn, arg, timeout = STEP_MS) => page.waitForFunction(fn, arg, { timeout, polling: 20 });
+    const result = await body({ page, wait, pageErrors, consoleErrors });
+    await context.close();
+    return result;
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
  * Client options for a transport mode in Node: "polling" (no WebSocket: Node 20 has none,
  * so long-polling over fetch), "websocket" (the `ws` package, WebSocket only) or
  * "upgrade" (the `ws` package: long-polling first, then the upgrade).
